@@ -1,0 +1,74 @@
+# nvqctl: works with GNU make and BSD make (no conditionals, no pattern
+# rules; "!=" is understood by both).
+
+PREFIX?=	/usr/local
+BINDIR?=	$(PREFIX)/sbin
+MANDIR?=	$(PREFIX)/man
+SHAREDIR?=	$(PREFIX)/share/nvqctl
+CONFDIR?=	$(PREFIX)/etc/nvqctl
+RUNDIR?=	/var/run/nvqctl
+
+CC?=		cc
+HOSTCC?=	$(CC)
+PKG_CONFIG?=	pkg-config
+CFLAGS?=	-O2 -g
+WARNINGS=	-Wall -Wextra
+# Debian calls the module lua5.4, pkgsrc lua-5.4.
+LUA_PC!=	for m in lua5.4 lua-5.4 lua54; do \
+		    if $(PKG_CONFIG) --exists $$m 2>/dev/null; then \
+		    echo $$m; exit 0; fi; done; echo lua5.4
+LUA_CFLAGS!=	$(PKG_CONFIG) --cflags $(LUA_PC) 2>/dev/null || true
+LUA_LIBS!=	$(PKG_CONFIG) --libs $(LUA_PC) 2>/dev/null || echo -llua5.4
+OS!=		uname -s
+
+NVQ_CFLAGS=	$(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L \
+		-D_DEFAULT_SOURCE -D_NETBSD_SOURCE \
+		-DNVQ_CONFDIR=\"$(CONFDIR)\" -DNVQ_RUNDIR=\"$(RUNDIR)\" \
+		$(LUA_CFLAGS)
+
+LUASRCS!=	find lua policies -name '*.lua' | LC_ALL=C sort
+OBJS=		core/clock.o core/interp.o core/embedded.o core/l_sys.o \
+		core/l_proc.o core/l_lock.o core/l_chan.o core/os_$(OS).o
+
+all: nvqctl
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(CFLAGS) $(NVQ_CFLAGS) $(CPPFLAGS) -c $< -o $@
+
+nvqctl: core/main.o $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ core/main.o $(OBJS) $(LUA_LIBS) -lm
+
+tests/luarun: tests/luarun.o $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ tests/luarun.o $(OBJS) $(LUA_LIBS) -lm
+
+core/main.o tests/luarun.o $(OBJS): core/nvq.h
+core/interp.o core/embedded.o: core/embed.h
+
+core/embedded.c: core/mkembed $(LUASRCS)
+	core/mkembed $(LUASRCS) > $@.tmp && mv $@.tmp $@
+
+core/mkembed: core/mkembed.c
+	$(HOSTCC) $(WARNINGS) -o $@ core/mkembed.c
+
+check: nvqctl tests/luarun
+	prove -f tests/unit/*.t tests/cli/*.t tests/integ/*.t
+
+demo: nvqctl
+	sh tests/demo.sh
+
+bench: nvqctl
+	sh tests/bench/bench.sh
+
+install: nvqctl
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(CONFDIR)/vm
+	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
+	install -m 644 nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
+	install -m 644 examples/* $(DESTDIR)$(SHAREDIR)/examples/
+
+clean:
+	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \
+	    core/embedded.c core/embedded.c.tmp
+
+.PHONY: all check demo bench install clean

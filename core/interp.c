@@ -1,0 +1,147 @@
+/*
+ * interp.c: the Lua state nvqctl runs in.
+ *
+ * The Lua sources are compiled into the binary so a copied nvqctl works
+ * on its own; a policy in the config directory's policies/ replaces the
+ * built-in one of the same name.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "embed.h"
+#include "nvq.h"
+
+static const struct nvq_embedded *
+find_embedded(const char *name)
+{
+	const struct nvq_embedded *e;
+
+	for (e = nvq_embedded; e->name != NULL; e++)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+static int
+load_embedded(lua_State *L, const struct nvq_embedded *e)
+{
+	char chunkname[256];
+
+	snprintf(chunkname, sizeof(chunkname), "@%s", e->path);
+	if (luaL_loadbufferx(L, (const char *)e->src, e->len, chunkname,
+	    "t") != LUA_OK)
+		return lua_error(L);
+	lua_pushstring(L, e->path);
+	return 2;
+}
+
+static const char *
+confdir(void)
+{
+	const char *d = getenv("NVQCTL_CONFDIR");
+
+	return d != NULL && *d != '\0' ? d : NVQ_CONFDIR;
+}
+
+/* package.searchers entry: a user's policy file, then the built-in module. */
+static int
+search_builtin(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const struct nvq_embedded *e;
+
+	if (strncmp(name, "policies.", 9) == 0) {
+		const char *path = lua_pushfstring(L, "%s/policies/%s.lua",
+		    confdir(), name + 9);
+		FILE *f = fopen(path, "r");
+
+		if (f != NULL) {
+			fclose(f);
+			if (luaL_loadfilex(L, path, "t") != LUA_OK)
+				return lua_error(L);
+			lua_pushstring(L, path);
+			return 2;
+		}
+		lua_pop(L, 1);
+	}
+	if ((e = find_embedded(name)) == NULL) {
+		lua_pushfstring(L, "no built-in module '%s'", name);
+		return 1;
+	}
+	return load_embedded(L, e);
+}
+
+static void
+install_searcher(lua_State *L)
+{
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchers");
+	/* Shift the file searchers up: ours runs right after preload. */
+	for (lua_Integer i = luaL_len(L, -1); i >= 2; i--) {
+		lua_geti(L, -1, i);
+		lua_seti(L, -2, i + 1);
+	}
+	lua_pushcfunction(L, search_builtin);
+	lua_seti(L, -2, 2);
+	lua_pop(L, 2);
+}
+
+static int
+open_core(lua_State *L)
+{
+	lua_newtable(L);
+	nvq_register_sys(L);
+	nvq_register_proc(L);
+	nvq_register_lock(L);
+	nvq_register_chan(L);
+	lua_pushliteral(L, NVQ_VERSION);
+	lua_setfield(L, -2, "VERSION");
+	lua_pushliteral(L, NVQ_CONFDIR);
+	lua_setfield(L, -2, "CONFDIR");
+	lua_pushliteral(L, NVQ_RUNDIR);
+	lua_setfield(L, -2, "RUNDIR");
+	return 1;
+}
+
+lua_State *
+nvq_newstate(void)
+{
+	lua_State *L = luaL_newstate();
+
+	if (L == NULL)
+		return NULL;
+	luaL_openlibs(L);
+	luaL_requiref(L, "nvq.core", open_core, 0);
+	lua_pop(L, 1);
+	install_searcher(L);
+	return L;
+}
+
+static int
+traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (msg == NULL && !lua_isnoneornil(L, 1))
+		msg = luaL_tolstring(L, 1, NULL);
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* lua_pcall with a traceback; on error the message is left on the stack. */
+int
+nvq_pcall(lua_State *L, int nargs, int nres)
+{
+	int base = lua_gettop(L) - nargs;
+	int rc;
+
+	lua_pushcfunction(L, traceback);
+	lua_insert(L, base);
+	rc = lua_pcall(L, nargs, nres, base);
+	lua_remove(L, base);
+	return rc;
+}

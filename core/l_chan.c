@@ -1,0 +1,351 @@
+/*
+ * l_chan.c: a buffered, line-oriented unix-socket channel with a
+ * deadline on every operation: the transport under the QMP and guest
+ * agent clients (lua/qmp.lua, lua/qga.lua) and the console relay.
+ * Lines are bounded: what the peer sends is not trusted to end.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nvq.h"
+
+#define CHAN_MT		"nvq.chan"
+#define LINE_MAX_DEF	(1024 * 1024)
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL	0
+#endif
+
+struct chan {
+	int	 fd;
+	char	*buf;
+	size_t	 off, len, cap;		/* unread bytes: buf[off, off+len) */
+};
+
+static struct chan *
+checkchan(lua_State *L)
+{
+	struct chan *c = luaL_checkudata(L, 1, CHAN_MT);
+
+	if (c->fd == -1)
+		luaL_error(L, "attempt to use a closed channel");
+	return c;
+}
+
+static void
+chan_release(struct chan *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	free(c->buf);
+	c->fd = -1;
+	c->buf = NULL;
+	c->off = c->len = c->cap = 0;
+}
+
+/* Waits for events on fd; 1 ready, 0 deadline passed, -1 error. */
+static int
+wait_fd(int fd, short events, double deadline)
+{
+	struct pollfd pfd;
+	int n;
+
+	pfd.fd = fd;
+	pfd.events = events;
+	while ((n = poll(&pfd, 1, nvq_poll_ms(deadline))) == -1 &&
+	    errno == EINTR)
+		continue;
+	return n;
+}
+
+static int
+push_status(lua_State *L, const char *status)
+{
+	lua_pushnil(L);
+	lua_pushstring(L, status);
+	return 2;
+}
+
+/* connect(path, deadline) -> chan | nil, msg, errno */
+static int
+l_connect(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	double deadline = nvq_checkdeadline(L, 2);
+	struct sockaddr_un sun;
+	struct chan *c;
+	socklen_t len;
+	int err;
+
+	c = lua_newuserdatauv(L, sizeof(*c), 0);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	luaL_setmetatable(L, CHAN_MT);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return nvq_fail(L, path, ENAMETOOLONG);
+	strcpy(sun.sun_path, path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return nvq_fail(L, path, errno);
+	fcntl(c->fd, F_SETFD, FD_CLOEXEC);
+	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+		return 1;
+	if (errno != EINPROGRESS && errno != EAGAIN)
+		goto fail;
+	if (wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	len = sizeof(err);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err == 0)
+		return 1;
+	errno = err;
+fail:
+	err = errno;
+	chan_release(c);
+	return nvq_fail(L, path, err);
+}
+
+/* c:send(data, deadline) -> true | nil, "timeout" | nil, msg */
+static int
+l_send(lua_State *L)
+{
+	struct chan *c = checkchan(L);
+	size_t len, done = 0;
+	const char *data = luaL_checklstring(L, 2, &len);
+	double deadline = nvq_checkdeadline(L, 3);
+	ssize_t n;
+
+	while (done < len) {
+		n = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
+		if (n >= 0) {
+			done += n;
+			continue;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return nvq_fail(L, "send", errno);
+		if (wait_fd(c->fd, POLLOUT, deadline) == 0)
+			return push_status(L, "timeout");
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* Reads what is there into the buffer: 1 data, 0 timeout, -1 EOF/error. */
+static int
+fill(struct chan *c, double deadline, size_t limit)
+{
+	ssize_t n;
+	int r;
+
+	if (c->off > 0 && c->len > 0)
+		memmove(c->buf, c->buf + c->off, c->len);
+	c->off = 0;
+	if (c->cap - c->len < 4096) {
+		size_t ncap = c->cap ? c->cap * 2 : 8192;
+		char *nbuf;
+
+		if (ncap > limit + 8192)
+			ncap = limit + 8192;
+		if (ncap <= c->cap || (nbuf = realloc(c->buf, ncap)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		c->buf = nbuf;
+		c->cap = ncap;
+	}
+	for (;;) {
+		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (n > 0) {
+			c->len += n;
+			return 1;
+		}
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		if ((r = wait_fd(c->fd, POLLIN, deadline)) <= 0)
+			return r;
+	}
+}
+
+static int
+fill_status(lua_State *L, int r)
+{
+	if (r == 0)
+		return push_status(L, "timeout");
+	if (errno == 0)
+		return push_status(L, "eof");
+	return nvq_fail(L, "read", errno);
+}
+
+/* c:readline(deadline [, maxlen]) -> line | nil, "timeout"|"eof"|"too long" */
+static int
+l_readline(lua_State *L)
+{
+	struct chan *c = checkchan(L);
+	double deadline = nvq_checkdeadline(L, 2);
+	size_t max = (size_t)luaL_optinteger(L, 3, LINE_MAX_DEF), n;
+	char *nl;
+	int r;
+
+	for (;;) {
+		nl = c->len ? memchr(c->buf + c->off, '\n', c->len) : NULL;
+		if (nl != NULL) {
+			n = nl - (c->buf + c->off);
+			if (n > max)
+				return push_status(L, "too long");
+			lua_pushlstring(L, c->buf + c->off,
+			    n > 0 && nl[-1] == '\r' ? n - 1 : n);
+			c->off += n + 1;
+			c->len -= n + 1;
+			return 1;
+		}
+		if (c->len > max)
+			return push_status(L, "too long");
+		if ((r = fill(c, deadline, max)) <= 0)
+			return fill_status(L, r);
+	}
+}
+
+/* c:skipto(byte, deadline) -> true | nil, "timeout"|"eof": drops input
+ * up to and including the byte (the agent's 0xFF resync marker). */
+static int
+l_skipto(lua_State *L)
+{
+	struct chan *c = checkchan(L);
+	int byte = (int)luaL_checkinteger(L, 2);
+	double deadline = nvq_checkdeadline(L, 3);
+	char *p;
+	int r;
+
+	for (;;) {
+		p = c->len ? memchr(c->buf + c->off, byte, c->len) : NULL;
+		if (p != NULL) {
+			size_t n = p - (c->buf + c->off) + 1;
+
+			c->off += n;
+			c->len -= n;
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+		c->off = c->len = 0;
+		if ((r = fill(c, deadline, LINE_MAX_DEF)) <= 0)
+			return fill_status(L, r);
+	}
+}
+
+/* c:read(deadline [, max]) -> bytes (at least one) | nil, status */
+static int
+l_read(lua_State *L)
+{
+	struct chan *c = checkchan(L);
+	double deadline = nvq_checkdeadline(L, 2);
+	size_t max = (size_t)luaL_optinteger(L, 3, 65536), n;
+	int r;
+
+	if (c->len == 0 && (r = fill(c, deadline, max)) <= 0)
+		return fill_status(L, r);
+	n = c->len < max ? c->len : max;
+	lua_pushlstring(L, c->buf + c->off, n);
+	c->off += n;
+	c->len -= n;
+	return 1;
+}
+
+static int
+l_pending(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)checkchan(L)->len);
+	return 1;
+}
+
+static int
+l_fileno(lua_State *L)
+{
+	lua_pushinteger(L, checkchan(L)->fd);
+	return 1;
+}
+
+static int
+l_close(lua_State *L)
+{
+	chan_release(luaL_checkudata(L, 1, CHAN_MT));
+	return 0;
+}
+
+/* poll({fd, ...}, deadline) -> {true|false, ...}: which can be read */
+static int
+l_poll(lua_State *L)
+{
+	struct pollfd pfd[16];
+	double deadline;
+	int i, n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	deadline = nvq_checkdeadline(L, 2);
+	n = (int)luaL_len(L, 1);
+	luaL_argcheck(L, n >= 1 && n <= 16, 1, "1 to 16 descriptors");
+	for (i = 0; i < n; i++) {
+		lua_geti(L, 1, i + 1);
+		pfd[i].fd = (int)luaL_checkinteger(L, -1);
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+		lua_pop(L, 1);
+	}
+	if (poll(pfd, n, nvq_poll_ms(deadline)) == -1 && errno != EINTR)
+		return nvq_fail(L, "poll", errno);
+	lua_createtable(L, n, 0);
+	for (i = 0; i < n; i++) {
+		lua_pushboolean(L, pfd[i].revents != 0);
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static const luaL_Reg chan_methods[] = {
+	{ "send", l_send },
+	{ "readline", l_readline },
+	{ "skipto", l_skipto },
+	{ "read", l_read },
+	{ "pending", l_pending },
+	{ "fileno", l_fileno },
+	{ "close", l_close },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg chan_meta[] = {
+	{ "__gc", l_close },
+	{ "__close", l_close },
+	{ "__index", NULL },
+	{ NULL, NULL }
+};
+
+void
+nvq_register_chan(lua_State *L)
+{
+	luaL_newmetatable(L, CHAN_MT);
+	luaL_setfuncs(L, chan_meta, 0);
+	luaL_newlib(L, chan_methods);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+	lua_pushcfunction(L, l_connect);
+	lua_setfield(L, -2, "connect");
+	lua_pushcfunction(L, l_poll);
+	lua_setfield(L, -2, "poll");
+}

@@ -1,0 +1,371 @@
+/*
+ * l_proc.c: processes for Lua.  run() executes an argv with no shell
+ * and captures what the child prints (QEMU's start-up errors must reach
+ * the user even with -daemonize); wait_exit() returns as soon as a
+ * process is gone; alive() reads liveness from QEMU's pidfile lock.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nvq.h"
+
+#define CAPTURE_MAX	(1024 * 1024)
+
+struct sink {
+	int	 fd;		/* read end, -1 once at EOF */
+	char	*buf;
+	size_t	 len, cap;
+};
+
+struct child {
+	pid_t		pid;
+	int		status;
+	struct sink	out, err;
+};
+
+/* The last resort where no kernel event tells us about an exit. */
+int
+nvq_poll_exit(pid_t pid, double deadline)
+{
+	double nap = 0.002;
+
+	for (;;) {
+		if (os_pid_gone(pid))
+			return 1;
+		if (nvq_now() >= deadline)
+			return 0;
+		nvq_nap(nap);
+		if (nap < 0.02)
+			nap *= 2;
+	}
+}
+
+static int
+checkfdmode(lua_State *L, int opts, const char *field, const char *def)
+{
+	static const char *const modes[] = { "inherit", "null", "capture",
+	    NULL };
+	int m;
+
+	lua_getfield(L, opts, field);
+	m = luaL_checkoption(L, -1, def, modes);
+	lua_pop(L, 1);
+	return m;
+}
+
+static void
+sink_read(struct sink *s)
+{
+	char tmp[4096];
+	ssize_t n;
+
+	n = read(s->fd, tmp, sizeof(tmp));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close(s->fd);
+		s->fd = -1;
+		return;
+	}
+	if (s->len + n > s->cap && s->cap < CAPTURE_MAX) {
+		size_t ncap = s->cap ? s->cap * 2 : 4096;
+		char *nbuf;
+
+		while (ncap < s->len + n && ncap < CAPTURE_MAX)
+			ncap *= 2;
+		if ((nbuf = realloc(s->buf, ncap)) == NULL)
+			return;
+		s->buf = nbuf;
+		s->cap = ncap;
+	}
+	if (s->len + n > s->cap)
+		n = s->cap - s->len;
+	memcpy(s->buf + s->len, tmp, n);
+	s->len += n;
+}
+
+/* Collects output until the child is reaped or the deadline passes. */
+static int
+collect(struct child *c, double deadline)
+{
+	struct pollfd pfd[2];
+	struct sink *s[2] = { &c->out, &c->err };
+	int i, n, reaped = 0;
+
+	for (;;) {
+		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+			reaped = 1;
+		for (i = n = 0; i < 2; i++) {
+			if (s[i]->fd == -1)
+				continue;
+			pfd[n].fd = s[i]->fd;
+			pfd[n++].events = POLLIN;
+		}
+		if (n == 0 && reaped)
+			return 1;
+		if (deadline >= 0 && nvq_now() >= deadline)
+			return 0;
+		if (n == 0) {
+			/* Nothing to read: sleep on the exit itself. */
+			if (os_wait_exit(c->pid, deadline < 0 ? nvq_now() +
+			    86400 : deadline) == 0)
+				return 0;
+			continue;
+		}
+		/* A daemon may keep our pipes: stop once the child is reaped. */
+		if (poll(pfd, n, reaped ? 0 : 10) == -1 && errno != EINTR)
+			return 1;
+		for (i = 0; i < 2; i++)
+			if (s[i]->fd != -1)
+				sink_read(s[i]);
+		if (reaped) {
+			for (i = 0; i < 2; i++)
+				if (s[i]->fd != -1) {
+					close(s[i]->fd);
+					s[i]->fd = -1;
+				}
+			return 1;
+		}
+	}
+}
+
+static void
+child_setup(int mode, int target, int pipefd[2])
+{
+	int fd;
+
+	if (mode == 2) {
+		dup2(pipefd[1], target);
+		close(pipefd[0]);
+		close(pipefd[1]);
+	} else if (mode == 1 && (fd = open("/dev/null", O_RDWR)) != -1) {
+		dup2(fd, target);
+		close(fd);
+	}
+}
+
+static int
+start(struct child *c, char *const argv[], const int mode[3])
+{
+	int p[2][2] = { { -1, -1 }, { -1, -1 } }, exe[2], err = 0, i;
+	ssize_t n;
+
+	for (i = 0; i < 2; i++)
+		if (mode[i + 1] == 2 && pipe(p[i]) == -1)
+			return errno;
+	if (pipe(exe) == -1)
+		return errno;
+	fcntl(exe[1], F_SETFD, FD_CLOEXEC);
+	if ((c->pid = fork()) == -1)
+		return errno;
+	if (c->pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		close(exe[0]);
+		child_setup(mode[0] == 0 ? 0 : 1, 0, NULL);
+		child_setup(mode[1], 1, p[0]);
+		child_setup(mode[2], 2, p[1]);
+		execvp(argv[0], argv);
+		err = errno;
+		(void)!write(exe[1], &err, sizeof(err));
+		_exit(127);
+	}
+	close(exe[1]);
+	c->out.fd = p[0][0];
+	c->err.fd = p[1][0];
+	for (i = 0; i < 2; i++)
+		if (p[i][1] != -1)
+			close(p[i][1]);
+	while ((n = read(exe[0], &err, sizeof(err))) == -1 && errno == EINTR)
+		continue;
+	close(exe[0]);
+	if (n == sizeof(err)) {
+		waitpid(c->pid, NULL, 0);
+		return err;
+	}
+	return 0;
+}
+
+static void
+push_result(lua_State *L, struct child *c, int done)
+{
+	lua_createtable(L, 0, 5);
+	lua_pushinteger(L, c->pid);
+	lua_setfield(L, -2, "pid");
+	if (!done) {
+		lua_pushboolean(L, 1);
+		lua_setfield(L, -2, "timedout");
+	} else if (WIFEXITED(c->status)) {
+		lua_pushinteger(L, WEXITSTATUS(c->status));
+		lua_setfield(L, -2, "status");
+	} else if (WIFSIGNALED(c->status)) {
+		lua_pushinteger(L, WTERMSIG(c->status));
+		lua_setfield(L, -2, "signal");
+	}
+	lua_pushlstring(L, c->out.buf ? c->out.buf : "", c->out.len);
+	lua_setfield(L, -2, "stdout");
+	lua_pushlstring(L, c->err.buf ? c->err.buf : "", c->err.len);
+	lua_setfield(L, -2, "stderr");
+}
+
+/*
+ * run(argv, {stdin=, stdout=, stderr= "inherit"|"null"|"capture",
+ *     deadline=}) -> {pid, status|signal|timedout, stdout, stderr}
+ * A child still running at the deadline is killed.  With no deadline
+ * (an editor the user works in) the wait is the user's.
+ */
+static int
+l_run(lua_State *L)
+{
+	struct child c;
+	char **argv;
+	int mode[3], n, i, err, done;
+	double deadline;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	if (lua_isnoneornil(L, 2))
+		lua_newtable(L);
+	else
+		luaL_checktype(L, 2, LUA_TTABLE);
+	lua_settop(L, 2);
+	mode[0] = checkfdmode(L, 2, "stdin", "null");
+	mode[1] = checkfdmode(L, 2, "stdout", "inherit");
+	mode[2] = checkfdmode(L, 2, "stderr", "inherit");
+	lua_getfield(L, 2, "deadline");
+	deadline = luaL_optnumber(L, -1, -1);
+	n = (int)luaL_len(L, 1);
+	luaL_argcheck(L, n > 0, 1, "empty argv");
+	argv = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);
+	for (i = 0; i < n; i++) {
+		lua_geti(L, 1, i + 1);
+		argv[i] = (char *)luaL_checkstring(L, -1);
+		lua_pop(L, 1);	/* still referenced by the argv table */
+	}
+	argv[n] = NULL;
+	memset(&c, 0, sizeof(c));
+	c.out.fd = c.err.fd = -1;
+	if ((err = start(&c, argv, mode)) != 0)
+		return nvq_fail(L, argv[0], err);
+	done = collect(&c, deadline);
+	if (!done) {
+		kill(c.pid, SIGKILL);
+		waitpid(c.pid, NULL, 0);
+	}
+	push_result(L, &c, done);
+	free(c.out.buf);
+	free(c.err.buf);
+	for (i = 0; i < 2; i++)
+		if ((i ? c.err.fd : c.out.fd) != -1)
+			close(i ? c.err.fd : c.out.fd);
+	return 1;
+}
+
+/* wait_exit(pid, deadline) -> true once gone, false at the deadline */
+static int
+l_wait_exit(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	double deadline = nvq_checkdeadline(L, 2);
+	int r;
+
+	if ((r = os_wait_exit(pid, deadline)) == -1)
+		return nvq_fail(L, "wait", errno);
+	lua_pushboolean(L, r);
+	return 1;
+}
+
+static pid_t
+read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n;
+	long v;
+	char *end;
+
+	if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	v = strtol(buf, &end, 10);
+	return v > 0 && (*end == '\n' || *end == '\0') ? (pid_t)v : 0;
+}
+
+/*
+ * alive(pidfile) -> pid | nil, "absent"|"stale", pid-in-file
+ * A pidfile counts only while a process holds QEMU's write lock on it:
+ * a file left by a killed QEMU, or naming a reused PID, is stale.
+ */
+static int
+l_alive(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct flock fl;
+	pid_t filepid;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) == -1) {
+		if (errno != ENOENT)
+			return nvq_fail(L, path, errno);
+		lua_pushnil(L);
+		lua_pushliteral(L, "absent");
+		return 2;
+	}
+	filepid = read_pid(fd);
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_GETLK, &fl) == -1) {
+		int e = errno;
+
+		close(fd);
+		return nvq_fail(L, path, e);
+	}
+	close(fd);
+	if (fl.l_type == F_UNLCK) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "stale");
+		lua_pushinteger(L, filepid);
+		return 3;
+	}
+	lua_pushinteger(L, fl.l_pid);
+	return 1;
+}
+
+/* procstat(pid) -> {cpu=seconds, rss=bytes, start=epoch} | nil */
+static int
+l_procstat(lua_State *L)
+{
+	struct nvq_procstat ps;
+
+	if (os_procstat((pid_t)luaL_checkinteger(L, 1), &ps) == -1)
+		return nvq_fail(L, "procstat", errno);
+	lua_createtable(L, 0, 3);
+	lua_pushnumber(L, ps.cpu);
+	lua_setfield(L, -2, "cpu");
+	lua_pushinteger(L, ps.rss);
+	lua_setfield(L, -2, "rss");
+	lua_pushnumber(L, ps.start);
+	lua_setfield(L, -2, "start");
+	return 1;
+}
+
+static const luaL_Reg proc_funcs[] = {
+	{ "run", l_run },
+	{ "wait_exit", l_wait_exit },
+	{ "alive", l_alive },
+	{ "procstat", l_procstat },
+	{ NULL, NULL }
+};
+
+void
+nvq_register_proc(lua_State *L)
+{
+	luaL_setfuncs(L, proc_funcs, 0);
+}

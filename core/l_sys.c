@@ -1,0 +1,307 @@
+/*
+ * l_sys.c: time, files and signals for Lua: the small primitives that
+ * the io and os libraries lack (monotonic clock, sockets' and
+ * directories' metadata, modes, signals by name).
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "nvq.h"
+
+static const struct {
+	const char	*name;
+	int		 num;
+} signames[] = {
+	{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+	{ "KILL", SIGKILL }, { "TERM", SIGTERM }, { "STOP", SIGSTOP },
+	{ "CONT", SIGCONT }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+	{ NULL, 0 }
+};
+
+/* Pushes nil, "message: strerror", errno: the io library's convention. */
+int
+nvq_fail(lua_State *L, const char *what, int err)
+{
+	lua_pushnil(L);
+	if (what != NULL)
+		lua_pushfstring(L, "%s: %s", what, strerror(err));
+	else
+		lua_pushstring(L, strerror(err));
+	lua_pushinteger(L, err);
+	return 3;
+}
+
+double
+nvq_checkdeadline(lua_State *L, int arg)
+{
+	return luaL_checknumber(L, arg);
+}
+
+static int
+checksignal(lua_State *L, int arg)
+{
+	const char *s;
+	int i;
+
+	if (lua_type(L, arg) == LUA_TNUMBER)
+		return (int)luaL_checkinteger(L, arg);
+	s = luaL_checkstring(L, arg);
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; signames[i].name != NULL; i++)
+		if (strcmp(signames[i].name, s) == 0)
+			return signames[i].num;
+	return luaL_argerror(L, arg, "unknown signal");
+}
+
+/* Modes are given as octal strings ("0700"): Lua has no octal literals. */
+static mode_t
+checkmode(lua_State *L, int arg)
+{
+	const char *s;
+	char *end;
+	long m;
+
+	if (lua_type(L, arg) == LUA_TNUMBER)
+		return (mode_t)luaL_checkinteger(L, arg);
+	s = luaL_checkstring(L, arg);
+	m = strtol(s, &end, 8);
+	if (*s == '\0' || *end != '\0' || m < 0 || m > 07777)
+		luaL_argerror(L, arg, "octal mode expected");
+	return (mode_t)m;
+}
+
+static int
+l_now(lua_State *L)
+{
+	lua_pushnumber(L, nvq_now());
+	return 1;
+}
+
+static int
+l_time(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9);
+	return 1;
+}
+
+static int
+l_sleep(lua_State *L)
+{
+	nvq_nap(luaL_checknumber(L, 1));
+	return 0;
+}
+
+static int
+l_getpid(lua_State *L)
+{
+	lua_pushinteger(L, getpid());
+	return 1;
+}
+
+static int
+l_getuid(lua_State *L)
+{
+	lua_pushinteger(L, geteuid());
+	return 1;
+}
+
+static int
+l_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+static int
+l_kill(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	int sig = checksignal(L, 2);
+
+	if (pid <= 0)
+		return luaL_argerror(L, 1, "positive pid expected");
+	if (kill(pid, sig) == -1)
+		return nvq_fail(L, NULL, errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static const char *
+typename(mode_t m)
+{
+	if (S_ISREG(m))
+		return "file";
+	if (S_ISDIR(m))
+		return "dir";
+	if (S_ISSOCK(m))
+		return "socket";
+	if (S_ISLNK(m))
+		return "link";
+	if (S_ISCHR(m))
+		return "char";
+	if (S_ISBLK(m))
+		return "block";
+	if (S_ISFIFO(m))
+		return "fifo";
+	return "other";
+}
+
+/* stat(path [, "l"]) -> {type, mode, size, mtime, uid} | nil, msg, errno */
+static int
+l_stat(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int link = lua_toboolean(L, 2);
+	struct stat st;
+
+	if ((link ? lstat(path, &st) : stat(path, &st)) == -1)
+		return nvq_fail(L, path, errno);
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, typename(st.st_mode));
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, st.st_mode & 07777);
+	lua_setfield(L, -2, "mode");
+	lua_pushinteger(L, (lua_Integer)st.st_size);
+	lua_setfield(L, -2, "size");
+	lua_pushinteger(L, (lua_Integer)st.st_mtime);
+	lua_setfield(L, -2, "mtime");
+	lua_pushinteger(L, (lua_Integer)st.st_uid);
+	lua_setfield(L, -2, "uid");
+	return 1;
+}
+
+static int
+l_access(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *how = luaL_optstring(L, 2, "");
+	int mode = F_OK;
+
+	if (strchr(how, 'r'))
+		mode |= R_OK;
+	if (strchr(how, 'w'))
+		mode |= W_OK;
+	if (strchr(how, 'x'))
+		mode |= X_OK;
+	lua_pushboolean(L, access(path, mode) == 0);
+	return 1;
+}
+
+static int
+l_mkdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	if (mkdir(path, checkmode(L, 2)) == -1)
+		return nvq_fail(L, path, errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int
+l_chmod(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	if (chmod(path, checkmode(L, 2)) == -1)
+		return nvq_fail(L, path, errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int
+l_umask(lua_State *L)
+{
+	lua_pushinteger(L, umask(checkmode(L, 1)));
+	return 1;
+}
+
+static int
+l_rmdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+
+	if (rmdir(path) == -1)
+		return nvq_fail(L, path, errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* readdir(path) -> sorted array of names without "." and ".." */
+static int
+l_readdir(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct dirent *de;
+	lua_Integer n = 0;
+	DIR *d;
+
+	if ((d = opendir(path)) == NULL)
+		return nvq_fail(L, path, errno);
+	lua_newtable(L);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		lua_pushstring(L, de->d_name);
+		lua_rawseti(L, -2, ++n);
+	}
+	closedir(d);
+	lua_getglobal(L, "table");
+	lua_getfield(L, -1, "sort");
+	lua_pushvalue(L, -3);
+	lua_call(L, 1, 0);
+	lua_pop(L, 1);
+	return 1;
+}
+
+static int
+l_hostname(lua_State *L)
+{
+	char buf[256];
+
+	if (gethostname(buf, sizeof(buf)) == -1)
+		return nvq_fail(L, NULL, errno);
+	buf[sizeof(buf) - 1] = '\0';
+	lua_pushstring(L, buf);
+	return 1;
+}
+
+static const luaL_Reg sys_funcs[] = {
+	{ "now", l_now },
+	{ "time", l_time },
+	{ "sleep", l_sleep },
+	{ "getpid", l_getpid },
+	{ "getuid", l_getuid },
+	{ "isatty", l_isatty },
+	{ "kill", l_kill },
+	{ "stat", l_stat },
+	{ "access", l_access },
+	{ "mkdir", l_mkdir },
+	{ "chmod", l_chmod },
+	{ "umask", l_umask },
+	{ "rmdir", l_rmdir },
+	{ "readdir", l_readdir },
+	{ "hostname", l_hostname },
+	{ NULL, NULL }
+};
+
+void
+nvq_register_sys(lua_State *L)
+{
+	luaL_setfuncs(L, sys_funcs, 0);
+}

@@ -1,0 +1,41 @@
+/*
+ * main.c: nvqctl's entry point.  Everything past argv handling is the
+ * built-in Lua module "main"; C only hosts it.
+ */
+#include <signal.h>
+#include <stdio.h>
+
+#include <lauxlib.h>
+
+#include "nvq.h"
+
+int
+main(int argc, char *argv[])
+{
+	lua_State *L;
+	int i, rc;
+
+	if ((L = nvq_newstate()) == NULL) {
+		fputs("nvqctl: cannot create the Lua state\n", stderr);
+		return 1;
+	}
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "main");
+	if (nvq_pcall(L, 1, 1) != LUA_OK)
+		goto fail;
+	lua_getfield(L, -1, "main");
+	lua_createtable(L, argc, 0);
+	for (i = 1; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i);
+	}
+	if (nvq_pcall(L, 1, 1) != LUA_OK)
+		goto fail;
+	rc = (int)luaL_optinteger(L, -1, 0);
+	lua_close(L);
+	return rc;
+fail:
+	fprintf(stderr, "nvqctl: internal error: %s\n", lua_tostring(L, -1));
+	lua_close(L);
+	return 1;
+}

@@ -1,0 +1,83 @@
+/*
+ * os_NetBSD.c: the platform interface on NetBSD.  kqueue's EVFILT_PROC
+ * fires when the process exits, whether or not it has been reaped;
+ * sysctl(KERN_PROC2) gives what ps(1) shows.
+ */
+#include <sys/param.h>
+#include <sys/event.h>
+#include <sys/proc.h>
+#include <sys/sysctl.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nvq.h"
+
+int
+os_wait_exit(pid_t pid, double deadline)
+{
+	struct kevent ev;
+	struct timespec ts;
+	int kq, n, ms;
+
+	if ((kq = kqueue()) == -1)
+		return nvq_poll_exit(pid, deadline);
+	EV_SET(&ev, pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, 0);
+	if (kevent(kq, &ev, 1, NULL, 0, NULL) == -1) {
+		close(kq);
+		if (errno == ESRCH)
+			return 1;
+		return nvq_poll_exit(pid, deadline);
+	}
+	do {
+		ms = nvq_poll_ms(deadline);
+		ts.tv_sec = ms / 1000;
+		ts.tv_nsec = (ms % 1000) * 1000000L;
+		n = kevent(kq, NULL, 0, &ev, 1, &ts);
+	} while (n == -1 && errno == EINTR);
+	close(kq);
+	return n > 0 ? 1 : n;
+}
+
+static int
+kinfo(pid_t pid, struct kinfo_proc2 *kp)
+{
+	int mib[6] = { CTL_KERN, KERN_PROC2, KERN_PROC_PID, 0,
+	    sizeof(struct kinfo_proc2), 1 };
+	size_t len = sizeof(*kp);
+
+	mib[3] = pid;
+	if (sysctl(mib, 6, kp, &len, NULL, 0) == -1)
+		return -1;
+	if (len == 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
+
+int
+os_pid_gone(pid_t pid)
+{
+	struct kinfo_proc2 kp;
+
+	if (kinfo(pid, &kp) == -1)
+		return errno == ESRCH;
+	return kp.p_stat == SZOMB || kp.p_stat == SDEAD;
+}
+
+int
+os_procstat(pid_t pid, struct nvq_procstat *ps)
+{
+	struct kinfo_proc2 kp;
+
+	if (kinfo(pid, &kp) == -1)
+		return -1;
+	ps->cpu = kp.p_rtime_sec + kp.p_rtime_usec / 1e6;
+	ps->rss = (long long)kp.p_vm_rssize * getpagesize();
+	ps->start = kp.p_ustart_sec + kp.p_ustart_usec / 1e6;
+	return 0;
+}

@@ -1,3 +1,159 @@
+-- main.lua: command-line dispatch.  One table describes every command;
+-- it drives parsing, dispatch and usage(), as in OpenBSD's vmctl.
+local core = require "nvq.core"
+local util = require "util"
+
 local M = {}
-function M.main(args) print("hello", #args) return 0 end
+
+-- name, synopsis, module, positional bounds, options, summary.
+-- Options: flag = true (boolean) or "value" (takes an argument).
+local commands = {
+	{ "list", "[--json]", "cmd.list", 0, 0, { json = true },
+		"list configured VMs and their state" },
+	{ "top", "[-n count] [--json] [interval]", "cmd.top", 0, 1,
+		{ n = "value", json = true }, "live view of running VMs" },
+	{ "start", "<vm>", "cmd.start", 1, 1, {}, "start a VM" },
+	{ "stop", "[--force] <vm> [timeout]", "cmd.stop", 1, 2,
+		{ force = true }, "shut a VM down (agent, then ACPI)" },
+	{ "kill", "<vm>", "cmd.kill", 1, 1, {},
+		"stop a VM at once (guest data may be lost)" },
+	{ "restart", "[--force] <vm> [timeout]", "cmd.restart", 1, 2,
+		{ force = true }, "stop, then start a VM" },
+	{ "reboot", "[--hard] <vm>", "cmd.reboot", 1, 1, { hard = true },
+		"reboot a VM through its agent (--hard: reset)" },
+	{ "status", "[--json] <vm>", "cmd.status", 1, 1, { json = true },
+		"show a VM's live state" },
+	{ "console", "<vm>", "cmd.console", 1, 1, {},
+		"attach to a VM's serial console" },
+	{ "monitor", "<vm>", "cmd.monitor", 1, 1, {},
+		"interactive QMP shell" },
+	{ "qmp", "[--timeout s] <vm> <command> [json-args]", "cmd.qmp", 2, 3,
+		{ timeout = "value" }, "one QMP command, reply as JSON" },
+	{ "agent", "[--timeout s] <vm> <command> [json-args]", "cmd.agent",
+		2, 3, { timeout = "value" }, "one guest-agent command" },
+	{ "create", "<vm>", "cmd.create", 1, 1, {},
+		"write a new VM config from the example" },
+	{ "config", "<vm>", "cmd.config", 1, 1, {},
+		"edit a VM config, checked before it is saved" },
+	{ "dryrun", "[--json] <vm>", "cmd.dryrun", 1, 1, { json = true },
+		"print the QEMU command line" },
+	{ "help", "", nil, 0, 0, {}, "this text" },
+}
+
+local by_name = {}
+for _, c in ipairs(commands) do
+	by_name[c[1]] = { name = c[1], synopsis = c[2], module = c[3],
+		min = c[4], max = c[5], opts = c[6], summary = c[7] }
+end
+
+local function usage(out)
+	out:write("usage: nvqctl [-V] command [options] [vm] [arguments]\n\n")
+	for _, c in ipairs(commands) do
+		local s = c[1] .. (c[2] ~= "" and " " .. c[2] or "")
+		out:write(string.format("  %-44s %s\n", s, c[7]))
+	end
+end
+
+local function command_usage(cmd)
+	io.stderr:write(string.format("usage: nvqctl %s %s\n", cmd.name,
+		cmd.synopsis))
+end
+
+-- Splits argv into options and positional arguments for one command.
+local function parse(cmd, argv, first)
+	local opts, pos = {}, {}
+	local i = first
+	while i <= #argv do
+		local a = argv[i]
+		if a == "--" then
+			table.move(argv, i + 1, #argv, #pos + 1, pos)
+			break
+		end
+		local name, inline = a:match("^%-%-?([%w-]+)=(.*)$")
+		name = name or a:match("^%-%-?([%w-]+)$")
+		if name and a:sub(1, 1) == "-" and not a:match("^%-%d") then
+			local kind = cmd.opts[name]
+			if kind == nil then
+				util.usage_error("%s: unknown option %s", cmd.name, a)
+			elseif kind == true then
+				if inline then
+					util.usage_error("%s: %s takes no value", cmd.name, name)
+				end
+				opts[name] = true
+			else
+				if not inline then
+					i = i + 1
+					inline = argv[i]
+					if inline == nil then
+						util.usage_error("%s: %s needs a value", cmd.name, a)
+					end
+				end
+				opts[name] = inline
+			end
+		else
+			pos[#pos + 1] = a
+		end
+		i = i + 1
+	end
+	if #pos < cmd.min then
+		util.usage_error("%s: missing argument", cmd.name)
+	elseif #pos > cmd.max then
+		util.usage_error("%s: too many arguments", cmd.name)
+	end
+	return opts, pos
+end
+
+local function dispatch(argv)
+	local first = argv[1]
+	if first == nil then
+		usage(io.stderr)
+		return 2
+	elseif first == "-V" or first == "--version" then
+		print("nvqctl " .. core.VERSION)
+		return 0
+	elseif first == "-h" or first == "--help" or first == "help" then
+		usage(io.stdout)
+		return 0
+	end
+	local cmd = by_name[first]
+	if cmd == nil then
+		io.stderr:write("nvqctl: unknown command: ", first, "\n")
+		usage(io.stderr)
+		return 2
+	end
+	local ok, opts, pos = pcall(parse, cmd, argv, 2)
+	if not ok then
+		local e = opts
+		if util.is_failure(e) then
+			io.stderr:write("nvqctl: ", e.msg, "\n")
+			command_usage(cmd)
+			return 2
+		end
+		error(e, 0)
+	end
+	local rc = require(cmd.module).run(pos, opts)
+	return rc or 0
+end
+
+local function handler(e)
+	if util.is_failure(e) then return e end
+	return debug.traceback(tostring(e), 2)
+end
+
+function M.main(argv)
+	local ok, rc = xpcall(dispatch, handler, argv)
+	io.stdout:flush()
+	if ok then return rc end
+	if util.is_failure(rc) then
+		io.stderr:write("nvqctl: ", rc.msg, "\n")
+		if rc.usage then
+			local cmd = by_name[argv[1]]
+			if cmd then command_usage(cmd) else usage(io.stderr) end
+		end
+		return rc.code
+	end
+	io.stderr:write("nvqctl: internal error: ", rc, "\n")
+	return 1
+end
+
 return M

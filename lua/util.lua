@@ -41,7 +41,6 @@ function M.json()
 			"(Debian: apt-get install lua-cjson; NetBSD: pkgin install lua54-cjson)")
 	end
 	cjson = mod
-	cjson.encode_empty_table_as_object(false)
 	cjson.decode_max_depth(64)
 	return cjson
 end

@@ -1,0 +1,57 @@
+-- status [--json] <vm>
+local core = require "nvq.core"
+local util = require "util"
+local vmarg = require "vmarg"
+
+local function collect(v)
+	local state, pid = v:state()
+	local s = {
+		name = v.name, state = state, pid = pid,
+		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v.cfg.accel,
+		config = v.cfg.file,
+	}
+	if pid then
+		local ps = core.procstat(pid)
+		if ps then
+			s.uptime = math.floor(core.time() - ps.start)
+			s.rss = ps.rss
+			s.cpu_seconds = ps.cpu
+		end
+		s.sockets = { monitor = v.rt.monitor,
+			serial = v.cfg.SERIAL and v.rt.serial or nil,
+			agent = v.cfg.GUEST_AGENT and v.rt.agent or nil }
+	else
+		local stale = v:stale_files()
+		if #stale > 0 then s.stale_files = stale end
+	end
+	return s
+end
+
+local function show(s)
+	local colour = s.state == "running" and "green"
+		or s.state == "stopped" and "red" or "yellow"
+	util.printf("%s is %s\n", s.name, util.colour(colour, s.state))
+	local function row(k, v) if v then util.printf("  %-9s %s\n", k .. ":", v) end end
+	row("pid", s.pid)
+	row("uptime", s.uptime and util.fmt_duration(s.uptime))
+	row("vcpus", s.vcpus)
+	row("memory", s.memory_mib .. "M")
+	row("accel", s.accel)
+	row("rss", s.rss and util.fmt_bytes(s.rss))
+	if s.sockets then
+		row("monitor", s.sockets.monitor)
+		row("serial", s.sockets.serial)
+		row("agent", s.sockets.agent)
+	end
+	for _, f in ipairs(s.stale_files or {}) do row("stale", f) end
+end
+
+return { run = function(pos, opts)
+	local s = collect(vmarg.open(pos[1]))
+	if opts.json then
+		print(util.json().encode(s))
+	else
+		show(s)
+	end
+	return 0
+end, collect = collect }

@@ -1,0 +1,116 @@
+-- lifecycle.lua: start, stop and kill one VM.  The commands (and
+-- restart, which chains two of them under one lock) are built on these.
+local core = require "nvq.core"
+local qemuargv = require "qemuargv"
+local util = require "util"
+
+local M = {}
+
+local START_WAIT = 60		-- seconds for QEMU to daemonize
+local QMP_READY_WAIT = 10	-- seconds for QMP to answer after that
+local PRE_START_WAIT = 300	-- seconds a PRE_START hook may take
+local KILL_QUIT_WAIT = 0.25	-- seconds "kill" gives QMP quit
+
+local function pre_start(v)
+	local hook = v.cfg.PRE_START
+	if hook == nil or hook == "" then return end
+	v:log("running pre-start hook %s", hook)
+	local r, err = core.run({ hook, v.name },
+		{ deadline = core.now() + PRE_START_WAIT })
+	if not r then util.die("%s: pre-start hook: %s", v.name, err) end
+	if r.timedout then
+		util.die("%s: pre-start hook %s took over %ds; not starting",
+			v.name, hook, PRE_START_WAIT)
+	elseif r.status ~= 0 then
+		util.die("%s: pre-start hook %s failed (%s); not starting", v.name,
+			hook, r.status and "exit " .. r.status or "signal " .. r.signal)
+	end
+end
+
+local function indent(s)
+	return "  " .. s:gsub("\n$", ""):gsub("\n", "\n  ")
+end
+
+-- Starts the VM; the caller holds its lock.
+function M.start(v)
+	local t0 = core.now()
+	local pid = v:alive()
+	if pid then
+		util.die("%s is already running (pid %d)", v.name, pid)
+	end
+	v:clear_stale()
+	pre_start(v)
+	local argv = qemuargv.build(v.cfg)
+	-- Sockets and pidfile are created by QEMU: owner-only.
+	local old = core.umask("077")
+	local r, err = core.run(argv, { stdout = "null", stderr = "capture",
+		deadline = core.now() + START_WAIT })
+	core.umask(string.format("%o", old))
+	if not r then util.die("%s: cannot run QEMU: %s", v.name, err) end
+	if r.timedout then
+		v:clear_stale()
+		util.die("%s: QEMU did not start within %ds", v.name, START_WAIT)
+	elseif r.status ~= 0 then
+		v:clear_stale()
+		local msg = r.stderr ~= "" and r.stderr or
+			(r.status and "exit " .. r.status or "signal " .. r.signal) .. "\n"
+		util.die("%s: QEMU failed to start:\n%s", v.name, indent(msg))
+	end
+	if r.stderr ~= "" then io.stderr:write(indent(r.stderr), "\n") end
+	pid = v:alive()
+	if not pid then
+		util.die("%s: QEMU exited right after starting", v.name)
+	end
+	local ok, why = v:qmp_call("query-status", nil,
+		core.now() + QMP_READY_WAIT)
+	if not ok then
+		util.die("%s: started (pid %d) but QMP does not answer: %s",
+			v.name, pid, why)
+	end
+	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)
+	return pid
+end
+
+-- Stops the VM through the shutdown policy; the caller holds its lock.
+function M.stop(v, timeout, force)
+	local pid = v:alive()
+	if not pid then
+		v:clear_stale()
+		util.die("%s is not running", v.name)
+	end
+	local policy = require "policies.shutdown"
+	local t0 = core.now()
+	local rung, why = policy.stop(v, { timeout = timeout, force = force,
+		start = t0, deadline = t0 + timeout })
+	if not rung then
+		util.die("%s: %s; left running (use --force to go on to quit " ..
+			"and signals, or nvqctl kill)", v.name, why)
+	end
+	v:clear_stale()
+	v:log("stopped by %s after %.2fs", rung, core.now() - t0)
+	return rung
+end
+
+function M.kill(v)
+	local pid = v:alive()
+	if not pid then
+		v:clear_stale()
+		util.die("%s is not running", v.name)
+	end
+	io.stderr:write("nvqctl: warning: killing ", v.name,
+		": guest data not yet written to disk may be lost\n")
+	local t0 = core.now()
+	local rung = "quit"
+	local deadline = t0 + KILL_QUIT_WAIT
+	if not (v:quit(deadline) and v:wait_exit(deadline)) then
+		rung = "sigkill"
+		v:signal("KILL")
+		if not v:wait_exit(core.now() + 5) then
+			util.die("%s: pid %d survived SIGKILL", v.name, pid)
+		end
+	end
+	v:clear_stale()
+	v:log("killed by %s after %.2fs", rung, core.now() - t0)
+end
+
+return M

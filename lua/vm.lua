@@ -1,0 +1,159 @@
+-- vm.lua: one VM's runtime: its files, liveness, and the handle that
+-- commands and policies drive it through.  The handle is the API a
+-- user's policy is written against (documented in nvqctl-lua(7)).
+local core = require "nvq.core"
+local paths = require "paths"
+local qmp = require "qmp"
+local qga = require "qga"
+local util = require "util"
+
+local M = {}
+
+local QMP_TIMEOUT = 2	-- seconds for a QMP command to be answered
+local LOCK_WAIT = 120	-- seconds to wait for another command on the VM
+
+local VM = {}
+VM.__index = VM
+
+function M.open(name, cfg)
+	return setmetatable({ name = name, cfg = cfg,
+		rt = paths.runtime(name), t0 = core.now() }, VM)
+end
+
+M.now = core.now
+
+-- pid | nil, "absent"|"stale": live only while QEMU holds its pidfile lock.
+function VM:alive()
+	local pid, why = core.alive(self.rt.pidfile)
+	self.pid = pid
+	return pid, why
+end
+
+-- Files a dead QEMU left behind.
+function VM:stale_files()
+	local left = {}
+	for _, k in ipairs({ "pidfile", "monitor", "serial", "agent" }) do
+		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
+	end
+	return left
+end
+
+function VM:clear_stale()
+	for _, f in ipairs(self:stale_files()) do os.remove(f) end
+end
+
+-- The run directory: root-only, since its QMP socket is root on the VM.
+function VM:make_rundir()
+	local root = paths.rundir()
+	if not core.stat(root) then
+		local ok, err = core.mkdir(root, "0755")
+		if not ok and not core.stat(root) then util.die("%s", err) end
+	end
+	if not core.stat(self.rt.dir) then
+		local ok, err = core.mkdir(self.rt.dir, "0700")
+		if not ok and not core.stat(self.rt.dir) then util.die("%s", err) end
+	end
+	core.chmod(self.rt.dir, "0700")
+end
+
+-- Serialises commands on this VM; released when the process ends.
+function VM:lock(wait)
+	self:make_rundir()
+	local lk, why = core.lock(self.rt.lock, core.now() + (wait or LOCK_WAIT))
+	if not lk then
+		if why == "timeout" then
+			util.die("%s: another nvqctl command is working on this VM", self.name)
+		end
+		util.die("%s: cannot lock: %s", self.name, why)
+	end
+	self.lk = lk
+	return lk
+end
+
+function VM:unlock()
+	if self.lk then self.lk:unlock() end
+	self.lk = nil
+end
+
+function VM:qmp(deadline)
+	return qmp.connect(self.rt.monitor, deadline or core.now() + QMP_TIMEOUT)
+end
+
+-- One QMP command on a fresh connection.
+function VM:qmp_call(cmd, args, deadline)
+	deadline = deadline or core.now() + QMP_TIMEOUT
+	local c, err = self:qmp(deadline)
+	if not c then return nil, err end
+	local r, why, class = c:call(cmd, args, deadline)
+	c:close()
+	return r, why, class
+end
+
+function VM:agent(deadline)
+	if not self.cfg.GUEST_AGENT then
+		return nil, "GUEST_AGENT=no"
+	end
+	return qga.connect(self.rt.agent, deadline)
+end
+
+-- Live state: "stopped", "unresponsive", or QEMU's own run state
+-- ("running", "paused", "shutdown", "inmigrate", ...).
+function VM:state(timeout)
+	local pid = self:alive()
+	if not pid then return "stopped" end
+	local r = self:qmp_call("query-status", nil,
+		core.now() + (timeout or QMP_TIMEOUT))
+	if type(r) ~= "table" or type(r.status) ~= "string" then
+		return "unresponsive", pid
+	end
+	return r.status, pid
+end
+
+-- Policy API ---------------------------------------------------------
+
+function VM:now() return core.now() end
+
+function VM:log(fmt, ...)
+	io.stdout:write(self.name, ": ", string.format(fmt, ...), "\n")
+	io.stdout:flush()
+end
+
+-- Asks the guest agent to shut down (mode "powerdown", "reboot",
+-- "halt"): true once the agent synced and took the command.
+function VM:agent_shutdown(mode, deadline)
+	local a, why = self:agent(deadline)
+	if not a then return nil, why end
+	local ok, swhy = a:send("guest-shutdown", { mode = mode }, deadline)
+	a:close()
+	return ok, swhy
+end
+
+function VM:powerdown(deadline)
+	local r, why = self:qmp_call("system_powerdown", nil, deadline)
+	return r ~= nil, why
+end
+
+function VM:reset(deadline)
+	local r, why = self:qmp_call("system_reset", nil, deadline)
+	return r ~= nil, why
+end
+
+function VM:quit(deadline)
+	local r, why = self:qmp_call("quit", nil, deadline)
+	return r ~= nil, why
+end
+
+function VM:signal(sig)
+	if not self.pid then return nil, "no pid" end
+	return core.kill(self.pid, sig)
+end
+
+-- True as soon as the QEMU process is gone; false at the deadline.
+function VM:wait_exit(deadline)
+	if not self.pid then return true end
+	local gone, err = core.wait_exit(self.pid, deadline)
+	if gone == nil then util.die("%s: %s", self.name, err) end
+	return gone
+end
+
+return M

@@ -51,10 +51,16 @@ core/embedded.c: core/mkembed $(LUASRCS)
 core/mkembed: core/mkembed.c
 	$(HOSTCC) $(WARNINGS) -o $@ core/mkembed.c
 
-check: nvqctl tests/luarun
+# The dependencies are checked first, in a new make, so that the
+# pkg-config lines above see a freshly installed Lua.
+check:
+	sh tests/deps.sh check
+	$(MAKE) nvqctl tests/luarun
 	prove -f tests/unit/*.t tests/cli/*.t tests/integ/*.t
 
-demo: nvqctl
+demo:
+	sh tests/deps.sh demo
+	$(MAKE) nvqctl
 	sh tests/demo.sh
 
 bench: nvqctl

@@ -45,8 +45,16 @@ tests/luarun: tests/luarun.o $(OBJS)
 core/main.o tests/luarun.o $(OBJS): core/nvq.h
 core/interp.o core/embedded.o: core/embed.h
 
-core/embedded.c: core/mkembed $(LUASRCS)
-	core/mkembed $(LUASRCS) > $@.tmp && mv $@.tmp $@
+# examples/vm.conf is embedded too, as the module core.example_conf
+# returning its text, so create needs no installed file.
+EMBEDSRCS=	$(LUASRCS) core/example_conf.lua
+
+core/example_conf.lua: examples/vm.conf
+	(echo 'return [==['; cat examples/vm.conf; echo ']==]') > $@.tmp && \
+	    mv $@.tmp $@
+
+core/embedded.c: core/mkembed $(EMBEDSRCS)
+	core/mkembed $(EMBEDSRCS) > $@.tmp && mv $@.tmp $@
 
 core/mkembed: core/mkembed.c
 	$(HOSTCC) $(WARNINGS) -o $@ core/mkembed.c
@@ -75,6 +83,6 @@ install: nvqctl
 
 clean:
 	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \
-	    core/embedded.c core/embedded.c.tmp
+	    core/embedded.c core/embedded.c.tmp core/example_conf.lua
 
 .PHONY: all check demo bench install clean

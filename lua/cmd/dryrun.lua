@@ -1,0 +1,41 @@
+-- cmd/dryrun.lua: prints the QEMU command line start would run, in a
+-- form /bin/sh runs as printed, or as a JSON array.
+local config = require "config"
+local qemuargv = require "qemuargv"
+local util = require "util"
+
+local M = {}
+
+-- One option per line: a word starting with "-" opens a new line, its
+-- values follow it on that line.
+function M.format(argv)
+	local lines, cur = {}, util.shquote(argv[1])
+	for i = 2, #argv do
+		local w = argv[i]
+		if w:sub(1, 1) == "-" then
+			lines[#lines + 1] = cur
+			cur = "  " .. util.shquote(w)
+		else
+			cur = cur .. " " .. util.shquote(w)
+		end
+	end
+	lines[#lines + 1] = cur
+	return table.concat(lines, " \\\n") .. "\n"
+end
+
+function M.run(pos, opts)
+	local cfg = config.load(pos[1], "dryrun")
+	for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
+	local argv = qemuargv.build(cfg)
+	if opts.json then
+		-- lua-cjson writes "/" as "\/"; every "\/" it emits is that
+		-- escape, so undoing it keeps the JSON valid and paths readable.
+		local s = util.json().encode(argv):gsub("\\/", "/")
+		io.stdout:write(s, "\n")
+	else
+		io.stdout:write(M.format(argv))
+	end
+	return 0
+end
+
+return M

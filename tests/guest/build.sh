@@ -131,7 +131,7 @@ else
 fi
 dpkg-deb -x "$deb" "$scratch/k" || die "dpkg-deb -x $deb failed"
 
-kver=$(ls "$scratch/k/lib/modules" | head -n 1)
+kver=$(cd "$scratch/k/lib/modules" && for d in *; do [ -d "$d" ] && echo "$d"; done | head -n 1)
 [ -n "$kver" ] || die "$deb has no /lib/modules"
 moddir=$scratch/k/lib/modules/$kver
 vmlinuz=$scratch/k/boot/vmlinuz-$kver

@@ -1,0 +1,106 @@
+#!/bin/sh
+# start, status, list, kill, reboot, restart against a real QEMU.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/guest.sh"
+
+guest_vm g1 virtio-serial
+run "$NVQCTL" start g1
+is "$RC" 0 "start exits 0"
+like "$OUT" "g1: started, pid [0-9]*" "start prints the pid"
+pid=$(qemu_pid g1)
+run "$NVQCTL" start g1
+is "$RC" 1 "a second start exits 1"
+like "$ERR" "*g1 is already running (pid $pid)*" "a second start says so"
+is "$(qemu_pid g1)" "$pid" "and touched nothing"
+
+is "$(stat -c %a "$NVQCTL_RUNDIR/g1")" 700 "run directory is mode 0700"
+is "$(stat -c %a "$NVQCTL_RUNDIR/g1/monitor.sock")" 700 "QMP socket is owner-only"
+is "$(stat -c %a "$NVQCTL_RUNDIR/g1/qemu.pid")" 600 "pidfile is mode 0600"
+
+run "$NVQCTL" status g1
+like "$OUT" "g1 is running*pid:*$pid*" "status: running with the pid"
+like "$OUT" "*monitor:*$NVQCTL_RUNDIR/g1/monitor.sock*" "status: names the QMP socket"
+run "$NVQCTL" status --json g1
+like "$OUT" '*"state":"running"*' "status --json: state"
+like "$OUT" "*\"pid\":$pid*" "status --json: pid"
+
+run "$NVQCTL" list
+like "$OUT" "*g1*running*$pid*1*256M*tcg*" "list: g1 running, pid, vcpu, mem, accel"
+
+# A paused VM shows QEMU's own state.
+"$LUARUN" - <<LUA
+local vm = require "vm"
+local config = require "config"
+local v = vm.open("g1", config.load("g1", "list"))
+assert(v:qmp_call("stop"))
+LUA
+run "$NVQCTL" status g1
+like "$OUT" "g1 is paused*" "status: paused after QMP stop"
+"$LUARUN" - <<LUA
+local vm = require "vm"
+local config = require "config"
+assert(vm.open("g1", config.load("g1", "list")):qmp_call("cont"))
+LUA
+
+# A SIGSTOPped QEMU does not answer QMP: unresponsive, not a hang.
+wait_ready g1
+kill -STOP "$pid"
+t0=$(date +%s)
+run "$NVQCTL" status g1
+t1=$(date +%s)
+like "$OUT" "g1 is unresponsive*" "status: unresponsive when QEMU is stopped"
+[ $((t1 - t0)) -le 4 ]
+ok $? "status returns within its bound ($((t1 - t0))s)"
+kill -CONT "$pid"
+
+# reboot through the agent: QEMU's RESET event proves it.
+wait_ready g1
+run "$NVQCTL" reboot g1
+is "$RC" 0 "reboot exits 0"
+like "$OUT" "*rebooted by agent after*" "reboot: the guest reset"
+is "$(qemu_pid g1)" "$pid" "reboot keeps the same QEMU process"
+wait_ready g1 ||  diag "guest did not come back after reboot"
+run "$NVQCTL" reboot --hard g1
+is "$RC" 0 "reboot --hard exits 0"
+like "$OUT" "*reset (hard)*" "reboot --hard resets"
+
+# kill: QMP quit ends it; the runtime files go.
+run "$NVQCTL" kill g1
+is "$RC" 0 "kill exits 0"
+is "$(rung "$OUT")" quit "kill: QMP quit ended it"
+like "$ERR" "*data*may be lost*" "kill warns about guest data"
+gone "$pid"
+ok $? "kill: QEMU gone"
+[ ! -e "$NVQCTL_RUNDIR/g1/qemu.pid" ]
+ok $? "kill: pidfile removed"
+run "$NVQCTL" kill g1
+is "$RC" 1 "kill of a stopped VM exits 1"
+like "$ERR" "*g1 is not running*" "kill: says not running"
+run "$NVQCTL" stop g1
+is "$RC" 1 "stop of a stopped VM exits 1"
+
+# reboot without an agent suggests --hard.
+guest_vm g2 no
+"$NVQCTL" start g2 >/dev/null
+run "$NVQCTL" reboot g2
+is "$RC" 1 "reboot without agent exits 1"
+like "$ERR" "*no guest agent*reboot --hard*" "reboot without agent suggests --hard"
+
+# kill of a SIGSTOPped QEMU falls through to SIGKILL.
+pid=$(qemu_pid g2)
+kill -STOP "$pid"
+run "$NVQCTL" kill g2
+is "$(rung "$OUT")" sigkill "kill: a stopped QEMU dies to SIGKILL"
+gone "$pid"
+ok $? "kill: QEMU gone"
+
+# restart: stop then start under one lock.
+"$NVQCTL" start g2 >/dev/null
+pid=$(qemu_pid g2)
+wait_ready g2
+run "$NVQCTL" restart g2
+is "$RC" 0 "restart exits 0"
+like "$OUT" "*stopped by acpi*started, pid*" "restart: stopped, then started"
+[ "$(qemu_pid g2)" != "$pid" ]
+ok $? "restart: a new QEMU process"
+"$NVQCTL" kill g2 >/dev/null 2>&1

@@ -1,0 +1,423 @@
+-- config.lua: cases for lua/config.lua, run by config.t through luarun.
+package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
+local t = require "tap"
+local config = require "config"
+local core = require "nvq.core"
+local paths = require "paths"
+
+local TMP = assert(os.getenv("TESTTMP"))
+local CONF = paths.confdir()
+assert(core.mkdir(CONF, "755") and core.mkdir(CONF .. "/vm", "755"))
+local VMFILE = CONF .. "/vm/t.conf"
+local GLOBAL = CONF .. "/nvqctl.conf"
+local SHELL = "the file is parsed, not run by a shell"
+
+local function write(path, text)
+	local f = assert(io.open(path, "wb"))
+	f:write(text)
+	f:close()
+end
+
+-- Loads VM "t" from text, with gtext as the global file (or none).
+local function vm(text, mode, gtext)
+	write(VMFILE, text)
+	if gtext then write(GLOBAL, gtext) else os.remove(GLOBAL) end
+	return config.load("t", mode or "list")
+end
+
+-- The load must fail with a message containing VMFILE:want.
+local function err(text, want, desc, mode, gtext)
+	return t.fails(function() vm(text, mode, gtext) end, VMFILE .. ":" .. want,
+		desc)
+end
+
+local function fields(list, key)
+	local out = {}
+	for i, e in ipairs(list) do out[i] = e[key] == nil and "-" or e[key] end
+	return out
+end
+
+-- Defaults ----------------------------------------------------------------
+
+local c = vm("")
+t.is(c.name, "t", "cfg.name")
+t.is(c.file, VMFILE, "cfg.file")
+t.is(c.global_file, nil, "no global file")
+t.is(c.QEMU_BIN, "/usr/pkg/bin/qemu-system-x86_64", "default QEMU_BIN")
+t.is(c.ACCEL, "nvmm", "default ACCEL")
+t.is(c.accel, "nvmm", "nvmm is not resolved")
+t.is(c.CPU, "host", "default CPU")
+t.is(c.cpu, "host", "host stays host under nvmm")
+t.is(math.type(c.NCPU) .. c.NCPU, "integer1", "default NCPU is the integer 1")
+t.is(math.type(c.MEMORY) .. c.MEMORY, "integer1024", "default MEMORY 1024")
+t.is(c.DISPLAY_OPT, "none", "default DISPLAY_OPT")
+t.is(c.SERIAL, true, "default SERIAL yes")
+t.is(c.GUEST_AGENT, false, "default GUEST_AGENT no")
+t.is(c.GUEST_AGENT_METHOD, "isa-serial", "default GUEST_AGENT_METHOD")
+t.is(c.VIRTIO_RNG, true, "default VIRTIO_RNG yes")
+t.is(c.RTC_BASE, "localtime", "default RTC_BASE")
+t.is(c.SHUTDOWN_TIMEOUT, 120, "default SHUTDOWN_TIMEOUT")
+t.is(c.SHUTDOWN_FORCE, false, "default SHUTDOWN_FORCE no")
+t.is(c.CONSOLE_ESCAPE, "^]", "default CONSOLE_ESCAPE")
+t.is(c.escape_char, "\29", "^] is byte 29")
+t.is(c.EXTRA_ARGS, "", "default EXTRA_ARGS")
+t.is(c.PRE_START, "", "default PRE_START")
+t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
+t.is(#c.warnings, 0, "no warnings")
+
+-- config.KEYS: ordered, described, and every key present in cfg.
+local ok = #config.KEYS == 18
+for _, k in ipairs(config.KEYS) do
+	ok = ok and type(k.key) == "string" and type(k.default) == "string"
+		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil
+end
+t.ok(ok, "config.KEYS: 18 keys with default and description, all in cfg")
+t.is(config.KEYS[1].key, "QEMU_BIN", "config.KEYS is ordered")
+
+-- Accepted forms ----------------------------------------------------------
+
+c = vm([[
+# a comment
+
+   # an indented comment
+	NCPU=2 # two, after the value
+MEMORY="512"
+QEMU_BIN='/opt/qemu $HOME "x"'
+export SHUTDOWN_TIMEOUT=30
+CPU=host
+]])
+t.is(c.NCPU, 2, "unquoted value, tab indent, comment after it")
+t.is(c.MEMORY, 512, "double-quoted value")
+t.is(c.QEMU_BIN, '/opt/qemu $HOME "x"', "single quotes are literal")
+t.is(c.SHUTDOWN_TIMEOUT, 30, "export KEY=value is accepted")
+
+c = vm([[
+DISKS="
+  /vm/a.img:raw
+
+	/vm/b.img:qcow2:writeback
+  /vm/c.img::none
+/vm/d.img
+"
+NETWORK='
+  tap0:52:54:00:AB:cd:ef
+  tap1
+'
+]])
+t.same(fields(c.disks, "path"), { "/vm/a.img", "/vm/b.img", "/vm/c.img",
+	"/vm/d.img" }, "DISKS over several lines, trimmed, blank lines skipped")
+t.same(fields(c.disks, "format"), { "raw", "qcow2", "raw", "raw" },
+	"disk formats, raw by default")
+t.same(fields(c.disks, "cache"), { "-", "writeback", "none", "-" },
+	"disk cache modes, none when left out")
+t.same(fields(c.disks, "line"), { 2, 4, 5, 6 }, "each disk knows its line")
+t.same(fields(c.nets, "tap"), { "tap0", "tap1" }, "NETWORK in single quotes")
+t.same(fields(c.nets, "mac"), { "52:54:00:AB:cd:ef", "-" },
+	"MAC is everything after the first colon")
+t.same(fields(c.nets, "line"), { 9, 10 }, "each tap knows its line")
+
+c = vm([[
+VMDIR=/vm/t
+D2=${VMDIR}/two.img
+DISKS="${VMDIR}/root.img
+$D2:qcow2"
+EXTRA_ARGS="-m ${MEMORY} '${VMDIR}'"
+QEMU_BIN='${VMDIR}'
+]])
+t.same(fields(c.disks, "path"), { "/vm/t/root.img", "/vm/t/two.img" },
+	"${NAME} and $NAME expand helper variables")
+t.same(c.extra_args, { "-m", "1024", "/vm/t" },
+	"a key's default expands; quotes inside a value are literal")
+t.is(c.QEMU_BIN, "${VMDIR}", "no expansion in single quotes")
+
+c = vm([[
+QEMU_BIN=a"b c"'d'\ e\$f
+PRE_START="x\$y \"q\" \\ \z "
+]])
+t.is(c.QEMU_BIN, "ab cd e$f", "concatenated quoted parts, backslashes")
+t.is(c.PRE_START, 'x$y "q" \\ \\z ', "backslash in double quotes as in sh")
+
+c = vm('EXTRA_ARGS="one \\\ntwo"\nDISKS=/vm/a\\\n.img\nNCPU=3\n')
+t.same(c.extra_args, { "one", "two" }, "backslash-newline inside quotes")
+t.is(c.disks[1].path, "/vm/a.img", "backslash-newline continues a value")
+t.is(c.NCPU, 3, "line counting goes on after a continuation")
+
+c = vm([[
+EXTRA_ARGS="-append 'a;b|c&d<e>f (g)'"
+PRE_START="x$ $/ y$"
+]])
+t.same(c.extra_args, { "-append", "a;b|c&d<e>f (g)" },
+	"; | & < > ( ) are literal inside double quotes, as in sh")
+t.is(c.PRE_START, "x$ $/ y$", "a $ that starts no name is literal")
+
+c = vm("PRE_START=\nEXTRA_ARGS=a#b\nDISPLAY_OPT=vnc=:1,share=ignore\n")
+t.is(c.PRE_START, "", "empty value")
+t.same(c.extra_args, { "a#b" }, "# inside a word is not a comment")
+t.is(c.DISPLAY_OPT, "vnc=:1,share=ignore", "DISPLAY_OPT with options")
+
+c = vm("MEMORY=4G\n")
+t.is(c.MEMORY, 4096, "MEMORY=4G is 4096 MiB")
+t.is(vm("MEMORY=512M\n").MEMORY, 512, "MEMORY=512M")
+t.is(vm("MEMORY=2g\n").MEMORY, 2048, "MEMORY=2g (lower case)")
+t.is(vm("MEMORY=16\n").MEMORY, 16, "MEMORY=16, the least")
+t.is(vm("MEMORY=16384G\n").MEMORY, 16777216, "MEMORY=16384G, the most")
+t.is(vm("NCPU=255\n").NCPU, 255, "NCPU=255, the most")
+t.is(vm("SHUTDOWN_TIMEOUT=86400\n").SHUTDOWN_TIMEOUT, 86400,
+	"SHUTDOWN_TIMEOUT=86400, the most")
+
+c = vm("SERIAL=NO\nGUEST_AGENT=Yes\nVIRTIO_RNG=no\nSHUTDOWN_FORCE=YES\n")
+t.same({ c.SERIAL, c.GUEST_AGENT, c.VIRTIO_RNG, c.SHUTDOWN_FORCE },
+	{ false, true, false, true }, "yes/no keys, any case")
+t.is(vm("GUEST_AGENT_METHOD=virtio-serial\n").GUEST_AGENT_METHOD,
+	"virtio-serial", "GUEST_AGENT_METHOD=virtio-serial")
+t.is(vm("RTC_BASE=utc\n").RTC_BASE, "utc", "RTC_BASE=utc")
+t.is(vm("RTC_BASE=2006-06-17\n").RTC_BASE, "2006-06-17", "RTC_BASE date")
+t.is(vm("RTC_BASE=2006-06-17T16:01:21\n").RTC_BASE, "2006-06-17T16:01:21",
+	"RTC_BASE date and time")
+c = vm("CONSOLE_ESCAPE=^a\n")
+t.is(c.CONSOLE_ESCAPE .. c.escape_char, "^A\1", "CONSOLE_ESCAPE=^a is Ctrl-A")
+t.is(vm("CONSOLE_ESCAPE='^?'\n").escape_char, "\127", "^? is DEL")
+
+-- Accelerators.
+local auto = core.access("/dev/nvmm") and "nvmm" or
+	core.access("/dev/kvm") and "kvm" or "tcg"
+c = vm("ACCEL=auto\n")
+t.is(c.ACCEL .. " " .. c.accel, "auto " .. auto, "ACCEL=auto resolves to " ..
+	auto .. " on this host")
+t.is(c.cpu, auto == "tcg" and "max" or "host", "CPU=host under auto")
+c = vm("ACCEL=tcg\nCPU=host,-x2apic\n")
+t.is(c.cpu, "max,-x2apic", "CPU=host,... becomes max,... under tcg")
+t.is(c.CPU, "host,-x2apic", "cfg.CPU keeps what was written")
+t.is(vm("ACCEL=tcg\nCPU=hostile\n").cpu, "hostile", "only the model host")
+t.is(vm("ACCEL=kvm\n").cpu, "host", "host stays host under kvm")
+
+-- The global file.
+c = vm("NCPU=4\n", "list", "NCPU=2\nMEMORY=2G\nROOT=/g\nQEMU_BIN=$ROOT/q\n")
+t.is(c.global_file, GLOBAL, "cfg.global_file")
+t.is(c.MEMORY, 2048, "a key from the global file")
+t.is(c.NCPU, 4, "the VM file overrides the global file")
+t.is(c.QEMU_BIN, "/g/q", "a variable used in the global file")
+c = vm('EXTRA_ARGS="$ROOT ${NCPU}"\n', "list", "NCPU=2\nROOT=/g\nQEMU_BIN=$ROOT\n")
+t.same(c.extra_args, { "/g", "2" }, "the VM file sees global names")
+
+-- EXTRA_ARGS splitting.
+c = vm([[EXTRA_ARGS="-device usb-ehci  -device	usb-tablet
+  -boot d -cdrom '/iso/my disc.iso' -append \"a 'b' c\" x\\ y ''"
+]])
+t.same(c.extra_args, { "-device", "usb-ehci", "-device", "usb-tablet",
+	"-boot", "d", "-cdrom", "/iso/my disc.iso", "-append", "a 'b' c",
+	"x y", "" }, "EXTRA_ARGS split into words honouring quotes")
+t.same(config.split_words([[a"\$\"\\\x"b 'c\d' \'e]]),
+	{ [[a$"\\xb]], [[c\d]], "'e" }, "split_words: backslashes as sh")
+t.same(config.split_words("  "), {}, "split_words: blanks only")
+
+-- Disks on disk: start needs them, dryrun warns, list does not look.
+local img = TMP .. "/disk.img"
+write(img, "")
+c = vm("DISKS=" .. img .. "\n", "start")
+t.is(c.disks[1].path, img, "start: an existing disk image")
+err("\nDISKS=\"" .. img .. "\n  /no/such.img\"\n",
+	"3: DISKS: disk image /no/such.img does not exist",
+	"start: a missing disk image is an error at its line", "start")
+err("DISKS=" .. TMP .. "\n", "1: DISKS: disk image " .. TMP ..
+	" is not a file or device", "start: a directory is no disk", "start")
+c = vm("DISKS=\"\n/no/such.img\"\n", "dryrun")
+t.is(c.warnings[1], VMFILE .. ":2: DISKS: disk image /no/such.img does not " ..
+	"exist", "dryrun: a missing disk image is a warning")
+t.is(#vm("DISKS=/no/such.img\n", "list").warnings, 0, "list: no disk lookup")
+c = vm("DISKS=rel.img\n", "list")
+t.like(c.warnings[1], ":1: DISKS: relative disk path rel.img",
+	"a relative disk path is a warning")
+
+-- load() and check_file().
+t.fails(function() config.load("nope", "list") end,
+	"no such VM: nope (" .. CONF .. "/vm/nope.conf)", "no such VM")
+for _, name in ipairs({ "../x", "a b", "", string.rep("a", 65), "a.b" }) do
+	t.fails(function() config.load(name, "list") end, "invalid VM name",
+		"invalid VM name '" .. name .. "' is a usage error", 2)
+end
+t.ok(pcall(config.load, string.rep("a", 64), "list") == false,
+	"a 64-character name is valid (then: no such VM)")
+local cand = TMP .. "/cand.conf"
+write(cand, "NCPU=3\n")
+c = config.check_file(cand, "t")
+t.is(c and c.NCPU, 3, "check_file: a good file gives its cfg")
+write(cand, "\nNCPU=0\n")
+local cfg, msg = config.check_file(cand, "t", "/etc/x.conf")
+t.is(cfg, nil, "check_file: a bad file gives nil")
+t.is(msg, "/etc/x.conf:2: NCPU: 0 is out of range (1 to 255)",
+	"check_file: the message names the label")
+write(cand, "DISKS=/no/such.img\n")
+c = config.check_file(cand, "t")
+t.is(c and #c.warnings, 1, "check_file: a missing disk is a warning")
+
+-- Errors: what sh would run ---------------------------------------------
+
+err("NCPU=1\nX=$(id)\n", "2: X: $(...) is not allowed: " .. SHELL,
+	"$( ) unquoted")
+err('EXTRA_ARGS="a $(id)"\n', "1: EXTRA_ARGS: $(...) is not allowed: " ..
+	SHELL, "$( ) in double quotes")
+err("EXTRA_ARGS=`id`\n", "1: EXTRA_ARGS: '`' is not allowed here: " .. SHELL,
+	"backquote unquoted")
+err('EXTRA_ARGS="`id`"\n', "1: EXTRA_ARGS: backquotes are not allowed: " ..
+	SHELL, "backquote in double quotes")
+for _, m in ipairs({ ";", "|", "&", "<", ">", "(", ")" }) do
+	err("\nNCPU=2" .. m .. "x\n", "2: NCPU: '" .. m .. "' is not allowed " ..
+		"here: " .. SHELL, "'" .. m .. "' unquoted")
+end
+err("NCPU=2 ; rm -rf /\n", "1: NCPU: ';' is not allowed here: " .. SHELL,
+	"; after a value and a blank")
+err("NCPU=2 && reboot\n", "1: NCPU: '&' is not allowed here", "&& after a value")
+err('\nDISKS="\n  /a.img\n', "2: DISKS: unterminated double quote (" ..
+	SHELL .. ")", "unterminated double quote, at its opening line")
+err("NCPU=1\nDISKS='/a.img\n", "2: DISKS: unterminated single quote (" ..
+	SHELL .. ")", "unterminated single quote")
+err("NCPU=2\nrm -rf /\n", "2: expected KEY=value, found 'rm -rf /' (" ..
+	SHELL .. ")", "a command line")
+err("NCPU = 2\n", "1: expected KEY=value, found 'NCPU = 2'",
+	"blanks around =")
+err("NCPU=2 4\n", "1: NCPU: unexpected '4' after the value (quote a value " ..
+	"that contains spaces)", "two words")
+err("A=1 B=2\n", "1: A: unexpected 'B=2' after the value",
+	"two assignments on a line")
+err("EXTRA_ARGS=~/x\n", "1: EXTRA_ARGS: ~ is not expanded", "~")
+err("EXTRA_ARGS=$1\n", "1: EXTRA_ARGS: $1 is not supported (" .. SHELL ..
+	")", "positional parameter")
+err('EXTRA_ARGS="${X:-y}"\n', "1: EXTRA_ARGS: ${X:-y} is not supported, " ..
+	"only ${NAME}", "${X:-y}")
+err("NCPU=1\r\nMEMORY=2\r\n", "1: carriage return in the file",
+	"DOS line endings")
+
+-- Errors: names ----------------------------------------------------------
+
+err("NCPU=2\n\nNCPUS=4\n", "3: NCPUS: unknown key NCPUS (did you mean NCPU?)",
+	"misspelt key")
+err("memory=4G\n", "1: memory: unknown key memory (did you mean MEMORY?)",
+	"lower-case key")
+err("SHUTDOWN_TIMOUT=5\n", "1: SHUTDOWN_TIMOUT: unknown key SHUTDOWN_TIMOUT (did you mean " ..
+	"SHUTDOWN_TIMEOUT?)", "a letter missing")
+err("FOOBARBAZ=1\n", "1: FOOBARBAZ: unknown key FOOBARBAZ (not a setting, " ..
+	"and not used later in this file as ${FOOBARBAZ})", "unused unknown name")
+err('DISKS="${NOPE}/a.img"\n', "1: DISKS: ${NOPE} is not set",
+	"a name never set")
+err('DISKS="$VMDIR/a.img"\nVMDIR=/vm\n', "1: DISKS: ${VMDIR} is not set",
+	"a name set only later")
+t.fails(function() vm("", "list", "VMROOT=/vm\n") end,
+	GLOBAL .. ":1: VMROOT: unknown key VMROOT",
+	"a global name unused in the global file")
+err("NVQCTL_RUNDIR=/tmp\n", "1: NVQCTL_RUNDIR: cannot be set in a config " ..
+	"file; set the environment variable NVQCTL_RUNDIR instead",
+	"NVQCTL_RUNDIR in a VM file")
+t.fails(function() vm("", "list", "NVQCTL_CONFDIR=/etc\n") end,
+	GLOBAL .. ":1: NVQCTL_CONFDIR: cannot be set in a config file",
+	"NVQCTL_CONFDIR in the global file")
+t.ok(pcall(vm, "#NVQCTL_RUNDIR=/x\n", "list", "#NVQCTL_CONFDIR=/y\n"),
+	"the old global file's commented NVQCTL_* lines are fine")
+
+-- Errors: values -----------------------------------------------------------
+
+local function bad(key, value, want, line)
+	err(("#\n"):rep((line or 1) - 1) .. key .. "=" .. value .. "\n",
+		(line or 1) .. ": " .. key .. ": " .. want, key .. "=" .. value)
+end
+bad("NCPU", "abc", "'abc' is not a whole number", 3)
+bad("NCPU", "0", "0 is out of range (1 to 255)")
+bad("NCPU", "256", "256 is out of range (1 to 255)")
+bad("NCPU", "1.5", "'1.5' is not a whole number")
+bad("NCPU", "-1", "'-1' is not a whole number")
+bad("NCPU", "", "'' is not a whole number")
+bad("NCPU", "99999999999999999999", "99999999999999999999 is out of range")
+bad("MEMORY", "lots", "'lots' is not a size in MiB (such as 1024, 512M, 4G)")
+bad("MEMORY", "1.5G", "'1.5G' is not a size in MiB")
+bad("MEMORY", "4T", "'4T' is not a size in MiB")
+bad("MEMORY", "15", "15 is out of range (16M to 16384G)", 2)
+bad("MEMORY", "16385G", "16385G is out of range")
+bad("SHUTDOWN_TIMEOUT", "0", "0 is out of range (1 to 86400)")
+bad("SHUTDOWN_TIMEOUT", "86401", "86401 is out of range (1 to 86400)")
+bad("SHUTDOWN_TIMEOUT", "2m", "'2m' is not a whole number")
+bad("ACCEL", "xen", "'xen' is not one of: nvmm, kvm, tcg, auto")
+bad("ACCEL", "KVM", "'KVM' is not one of: nvmm, kvm, tcg, auto")
+bad("CPU", '"host cpu"', "'host cpu' is not a CPU model")
+bad("DISPLAY_OPT", "'vnc :1'", "'vnc :1' is not a -display value")
+bad("QEMU_BIN", "", "empty")
+for _, k in ipairs({ "SERIAL", "GUEST_AGENT", "VIRTIO_RNG", "SHUTDOWN_FORCE" }) do
+	bad(k, "true", "'true' is neither yes nor no", 2)
+end
+bad("GUEST_AGENT_METHOD", "virtio", "'virtio' is not one of: isa-serial, " ..
+	"virtio-serial")
+bad("RTC_BASE", "UTC", "'UTC' is not utc, localtime or a date")
+bad("RTC_BASE", "2006-13-01", "'2006-13-01' is not utc, localtime or a date")
+bad("RTC_BASE", "2006-06-17T25:00:00", "'2006-06-17T25:00:00' is not utc, localtime or a date")
+bad("RTC_BASE", "yesterday", "'yesterday' is not utc, localtime or a date")
+bad("CONSOLE_ESCAPE", "x", "'x' is not a control key in caret notation")
+bad("CONSOLE_ESCAPE", "'^^^'", "'^^^' is not a control key")
+bad("CONSOLE_ESCAPE", "'^['", "^[ cannot be used")
+bad("EXTRA_ARGS", [["-append 'a b"]], "unterminated single quote", 4)
+bad("EXTRA_ARGS", [['-x "a']], "unterminated double quote")
+
+-- DISKS and NETWORK entries: the error names the entry's own line.
+local function bad_entry(key, entries, want)
+	-- Line 1 a comment, line 2 opens the value, entries from line 3.
+	err("# x\n" .. key .. '="\n  ' .. table.concat(entries, "\n  ") .. '\n"\n',
+		want, key .. ": " .. entries[#entries])
+end
+bad_entry("DISKS", { "/a.img", "/b.img:vmdk" },
+	"4: DISKS: 'vmdk' is not one of: raw, qcow2")
+bad_entry("DISKS", { "/a.img:raw:fast" }, "3: DISKS: 'fast' is not one of: " ..
+	"none, writeback, writethrough, directsync, unsafe")
+bad_entry("DISKS", { "/a.img:raw:none:x" }, "3: DISKS: 'none:x' is not one of")
+bad_entry("DISKS", { "/a.img", ":raw" }, "4: DISKS: ':raw': empty disk path")
+bad_entry("DISKS", { "/a.img", "/b.img", "/a.img:qcow2" },
+	"5: DISKS: disk /a.img is listed twice (also line 3)")
+bad_entry("NETWORK", { "tap0", "tap1:52:54:00:12:34" },
+	"4: NETWORK: malformed MAC address '52:54:00:12:34' (six hex pairs")
+bad_entry("NETWORK", { "tap0:52:54:00:12:34:5g" },
+	"3: NETWORK: malformed MAC address '52:54:00:12:34:5g'")
+bad_entry("NETWORK", { "tap0:52-54-00-12-34-56" },
+	"3: NETWORK: malformed MAC address '52-54-00-12-34-56'")
+bad_entry("NETWORK", { "tap0:" }, "3: NETWORK: malformed MAC address ''")
+bad_entry("NETWORK", { "tap0:01:00:5e:00:00:01" },
+	"3: NETWORK: MAC address 01:00:5e:00:00:01 is a multicast address")
+bad_entry("NETWORK", { "tap0:52:54:00:12:34:56", "tap1:52:54:00:12:34:56" },
+	"4: NETWORK: MAC address 52:54:00:12:34:56 is listed twice (also line 3)")
+bad_entry("NETWORK", { "tap0", "tap 1" }, "4: NETWORK: invalid tap name " ..
+	"'tap 1' (1 to 15 letters, digits, '_', '.' or '-')")
+bad_entry("NETWORK", { "tap/0" }, "3: NETWORK: invalid tap name 'tap/0'")
+bad_entry("NETWORK", { ":52:54:00:12:34:56" }, "3: NETWORK: invalid tap name ''")
+bad_entry("NETWORK", { "tap0", "a23456789012345", "b234567890123456" },
+	"5: NETWORK: invalid tap name 'b234567890123456'")
+bad_entry("NETWORK", { "tap0", "tap1", "tap0:52:54:00:12:34:56" },
+	"5: NETWORK: tap tap0 is listed twice (also line 3)")
+
+-- Entry lines stay right after continuations and expanded newlines.
+err('TWO="a\nb"\nDISKS="/a.img \\\n  /b.img\n${TWO}\n  /c:bad"\n',
+	"6: DISKS: 'bad' is not one of: raw, qcow2",
+	"entry line after a continuation and a multi-line expansion")
+
+-- An error in the global file names the global file.
+t.fails(function() vm("", "list", "\nNCPU=0\n") end,
+	GLOBAL .. ":2: NCPU: 0 is out of range", "a bad value in the global file")
+t.fails(function() vm("", "list", "X=$(reboot)\n") end,
+	GLOBAL .. ":1: X: $(...) is not allowed", "$( ) in the global file")
+err("NCPU=0\n", "1: NCPU: 0 is out of range", "the VM file's line wins",
+	"list", "NCPU=2\n")
+
+-- The shipped example parses, and create's copy of it too.
+local ex = io.open(arg[0]:match("^(.*)/") .. "/../../examples/vm.conf"):read("a")
+t.is(require "core.example_conf", ex, "the embedded example is examples/vm.conf")
+c = vm(ex, "dryrun")
+t.is(c.NCPU .. " " .. c.MEMORY .. " " .. #c.disks .. " " .. #c.nets,
+	"2 2048 2 1", "examples/vm.conf parses")
+c = vm(require("cmd.create").text("web-1"), "list")
+t.is(c.disks[1].path, "/usr/xendata/web-1/root.img", "create fills the name in")
+t.ok(pcall(vm, "", "list", io.open(arg[0]:match("^(.*)/") ..
+	"/../../examples/nvqctl.conf"):read("a")), "examples/nvqctl.conf parses")
+
+-- Fast enough for list: 50 loads of the example, with a global file.
+vm(ex, "list", "ACCEL=auto\nSHUTDOWN_TIMEOUT=60\n")
+local t0 = core.now()
+for _ = 1, 50 do config.load("t", "list") end
+local ms = (core.now() - t0) * 1000
+t.ok(ms < 20, string.format("50 loads take %.1f ms", ms))
+
+return t.done()

@@ -1,0 +1,7 @@
+#!/bin/sh
+# config.t: the config parser and its checks; the cases are in config.lua.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nvqunit.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+NVQCTL_CONFDIR=$tmp/etc NVQCTL_RUNDIR=$tmp/run TESTTMP=$tmp \
+    "$top/tests/luarun" "$top/tests/unit/config.lua"

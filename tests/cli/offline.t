@@ -1,0 +1,233 @@
+#!/bin/sh
+# offline.t: the commands that need no QEMU: exit codes and messages,
+# dryrun (run through sh), create, config with a scripted editor.
+. "$(dirname "$0")/../lib.sh"
+
+VMDIR="$NVQCTL_CONFDIR/vm"
+
+# --- Dispatch: usage errors exit 2, help and -V exit 0 ---------------------
+
+run "$NVQCTL"
+is "$RC" 2 "no command: exit 2"
+like "$ERR" "*usage: nvqctl*" "no command: usage on stderr"
+
+run "$NVQCTL" frobnicate
+is "$RC" 2 "unknown command: exit 2"
+like "$ERR" "*unknown command: frobnicate*" "unknown command: named"
+
+run "$NVQCTL" -V
+is "$RC" 0 "-V: exit 0"
+like "$OUT" "nvqctl [0-9]*.[0-9]*.[0-9]*" "-V: prints the version"
+
+run "$NVQCTL" help
+is "$RC" 0 "help: exit 0"
+like "$OUT" "*create*config*dryrun*" "help: lists the commands"
+
+for c in dryrun create config; do
+	run "$NVQCTL" "$c"
+	is "$RC" 2 "$c without a VM: exit 2"
+	like "$ERR" "*missing argument*usage: nvqctl $c*" \
+	    "$c without a VM: says so, with usage"
+done
+
+run "$NVQCTL" dryrun a b
+is "$RC" 2 "dryrun with two VMs: exit 2"
+
+# Invalid names, for every command that takes one and exists so far.
+long=$(printf '%065d' 0)
+for c in start stop kill restart reboot status console monitor create \
+    config dryrun; do
+	[ -f "$TOP/lua/cmd/$c.lua" ] || continue
+	for n in '../x' 'a b' '' "$long" 'a.b'; do
+		run "$NVQCTL" "$c" "$n"
+		is "$RC" 2 "$c '$n': invalid name, exit 2"
+		case "$ERR" in
+		*"invalid VM name"*) ;;
+		*) diag "$c '$n': $ERR" ;;
+		esac
+	done
+done
+run "$NVQCTL" create "$(printf '%064d' 0)"
+is "$RC" 0 "a 64-character name is valid"
+
+for c in dryrun config start status; do
+	[ -f "$TOP/lua/cmd/$c.lua" ] || continue
+	run "$NVQCTL" "$c" nosuchvm
+	is "$RC" 1 "$c of a missing VM: exit 1"
+	like "$ERR" "nvqctl: no such VM: nosuchvm ($VMDIR/nosuchvm.conf)" \
+	    "$c of a missing VM: says so"
+done
+
+# --- dryrun -----------------------------------------------------------------
+
+# A QEMU that prints its argv, one word a line, in a directory whose
+# name needs quoting.
+mkdir "$TMP/bin dir"
+cat > "$TMP/bin dir/qemu" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$0"
+for a in "$@"; do printf '%s\n' "$a"; done
+EOF
+chmod +x "$TMP/bin dir/qemu"
+
+vmconf tricky <<EOF
+QEMU_BIN="$TMP/bin dir/qemu"
+DISKS="
+	/vm/a,b.img:raw
+	/vm/my disk.img:qcow2:none
+"
+NETWORK="tap0:52:54:00:12:34:56"
+GUEST_AGENT=yes
+EOF
+cat >> "$VMDIR/tricky.conf" <<'EOF'
+EXTRA_ARGS="-append 'a;b \$HOME * ~ \`x\`' -x \"it's\" -y 'back\slash' -z ''"
+EOF
+
+run "$NVQCTL" dryrun tricky
+is "$RC" 0 "dryrun: exit 0"
+printf '%s\n' "$OUT" > "$TMP/cmd.sh"
+like "$ERR" "*warning: $VMDIR/tricky.conf:3: DISKS: disk image /vm/a,b.img does not exist*" \
+    "dryrun: a missing disk is a warning on stderr, with file and line"
+unlike "$OUT" "*warning*" "dryrun: no warning on stdout"
+like "$OUT" "'$TMP/bin dir/qemu' \\\\
+  -name tricky \\\\
+  -cpu host \\\\*" "dryrun: one option a line, quoted where needed"
+like "$OUT" "*file=/vm/a,,b.img,format=raw,if=none,id=hd0*" \
+    "dryrun: the comma in the disk path is doubled"
+sh -n "$TMP/cmd.sh"
+ok $? "dryrun: sh -n accepts the output"
+sh "$TMP/cmd.sh" > "$TMP/sh.out" 2>"$TMP/sh.err"
+ok $? "dryrun: sh runs the output"
+
+run "$NVQCTL" dryrun --json tricky
+is "$RC" 0 "dryrun --json: exit 0"
+like "$OUT" '\[*\]' "dryrun --json: a JSON array"
+printf '%s\n' "$OUT" > "$TMP/argv.json"
+cat > "$TMP/words.lua" <<'EOF'
+local f = assert(io.open(arg[1]))
+for _, w in ipairs(require("cjson").decode(f:read("a"))) do print(w) end
+EOF
+"$LUARUN" "$TMP/words.lua" "$TMP/argv.json" > "$TMP/json.out"
+ok $? "dryrun --json: decodes"
+cmp -s "$TMP/sh.out" "$TMP/json.out"
+ok $? "dryrun: what sh runs is exactly the --json argv"
+[ $? -eq 0 ] || diff "$TMP/sh.out" "$TMP/json.out" | sed 's/^/# /'
+is "$(tail -n 8 "$TMP/sh.out" | tr '\n' '|')" \
+    "-append|a;b \$HOME * ~ \`x\`|-x|it's|-y|back\\slash|-z||" \
+    "dryrun: EXTRA_ARGS words reach QEMU intact"
+is "$(wc -l < "$TMP/sh.out" | tr -d ' ')" 52 "dryrun: 52 words"
+
+vmconf bad <<'EOF'
+# a bad one
+NCPU=many
+EOF
+run "$NVQCTL" dryrun bad
+is "$RC" 1 "dryrun of a bad config: exit 1"
+is "$ERR" "nvqctl: $VMDIR/bad.conf:2: NCPU: 'many' is not a whole number" \
+    "dryrun of a bad config: file, line, key"
+is "$OUT" "" "dryrun of a bad config: nothing on stdout"
+
+vmconf evil <<EOF
+NCPU=2
+DISKS="/vm/a.img \$(touch $TMP/pwned)"
+EOF
+run "$NVQCTL" dryrun evil
+is "$RC" 1 "a config with \$(...): exit 1"
+like "$ERR" "*evil.conf:2: DISKS: \$(...) is not allowed: the file is parsed, not run by a shell" \
+    "a config with \$(...): parsed, not run"
+[ ! -e "$TMP/pwned" ]
+ok $? "a config with \$(...): nothing ran"
+
+# --- create -------------------------------------------------------------------
+
+run "$NVQCTL" create web1
+is "$RC" 0 "create: exit 0"
+like "$OUT" "created $VMDIR/web1.conf*" "create: says where"
+grep -q '^VMDIR=/usr/xendata/web1$' "$VMDIR/web1.conf"
+ok $? "create: the name is filled in"
+! grep -q example "$VMDIR/web1.conf"
+ok $? "create: no placeholder left"
+run "$NVQCTL" dryrun web1
+is "$RC" 0 "create: the new config passes dryrun"
+like "$OUT" "*-name web1*" "create: dryrun shows the name"
+
+sum=$(cksum < "$VMDIR/web1.conf")
+run "$NVQCTL" create web1
+is "$RC" 1 "create of an existing VM: exit 1"
+like "$ERR" "*VM web1 already exists*" "create of an existing VM: says so"
+is "$(cksum < "$VMDIR/web1.conf")" "$sum" "create of an existing VM: file kept"
+
+run "$NVQCTL" create ../x
+is "$RC" 2 "create ../x: exit 2"
+[ ! -e "$NVQCTL_CONFDIR/x.conf" ] && [ ! -e "$VMDIR/../x.conf" ]
+ok $? "create ../x: nothing written"
+
+NVQCTL_CONFDIR="$TMP/fresh/etc" run "$NVQCTL" create first
+is "$RC" 0 "create: makes a missing config directory"
+[ -f "$TMP/fresh/etc/vm/first.conf" ]
+ok $? "create: file written in the new directory"
+
+# --- config -------------------------------------------------------------------
+
+# Editors: one runs sed on the file, one appends a line.
+cat > "$TMP/ed-sed" <<'EOF'
+#!/bin/sh
+sed "$SEDEXPR" "$1" > "$1.new" && cat "$1.new" > "$1" && rm -f "$1.new"
+EOF
+cat > "$TMP/ed-append" <<'EOF'
+#!/bin/sh
+printf '%s\n' "$APPEND" >> "$1"
+EOF
+chmod +x "$TMP/ed-sed" "$TMP/ed-append"
+
+leftovers() { ls -A "$VMDIR" | grep -v '^[A-Za-z0-9_-]*\.conf$'; }
+
+EDITOR="$TMP/ed-sed" SEDEXPR='s/^NCPU=2$/NCPU=3/' \
+    run "$NVQCTL" config web1 </dev/null
+is "$RC" 0 "config: a valid edit, exit 0"
+like "$OUT" "*web1.conf: saved*" "config: says it saved"
+grep -q '^NCPU=3$' "$VMDIR/web1.conf"
+ok $? "config: the edit is installed"
+is "$(leftovers)" "" "config: no temporary file left"
+
+sum=$(cksum < "$VMDIR/web1.conf")
+EDITOR="$TMP/ed-sed" SEDEXPR='s/^NCPU=3$/NCPU=300/' \
+    run "$NVQCTL" config web1 </dev/null
+is "$RC" 1 "config: an invalid edit, exit 1"
+like "$ERR" "nvqctl: $VMDIR/web1.conf:[0-9]*: NCPU: 300 is out of range (1 to 255)*" \
+    "config: the error names file, line and key"
+like "$ERR" "*web1.conf unchanged*" "config: says the file is unchanged"
+is "$(cksum < "$VMDIR/web1.conf")" "$sum" "config: old file untouched"
+is "$(leftovers)" "" "config: no temporary file left after a refusal"
+
+EDITOR="$TMP/ed-append" APPEND="NCPUS=4" run "$NVQCTL" config web1 </dev/null
+is "$RC" 1 "config: a misspelt key, exit 1"
+like "$ERR" "*: NCPUS: unknown key NCPUS (did you mean NCPU?)*" \
+    "config: suggests the key"
+
+EDITOR="$TMP/ed-append" APPEND="NCPU=2; touch $TMP/pwned" \
+    run "$NVQCTL" config web1 </dev/null
+is "$RC" 1 "config: a command in the file, exit 1"
+[ ! -e "$TMP/pwned" ]
+ok $? "config: the command did not run"
+is "$(cksum < "$VMDIR/web1.conf")" "$sum" "config: old file still untouched"
+
+EDITOR="sh $TMP/ed-sed" SEDEXPR='s/^MEMORY=2048$/MEMORY=4G/' \
+    run "$NVQCTL" config web1 </dev/null
+is "$RC" 0 "config: EDITOR with an argument"
+grep -q '^MEMORY=4G$' "$VMDIR/web1.conf"
+ok $? "config: that edit is installed"
+
+EDITOR=true run "$NVQCTL" config web1 </dev/null
+is "$RC" 0 "config: no change, exit 0"
+like "$OUT" "*no changes*" "config: says there were no changes"
+
+sum=$(cksum < "$VMDIR/web1.conf")
+EDITOR=false run "$NVQCTL" config web1 </dev/null
+is "$RC" 1 "config: a failing editor, exit 1"
+like "$ERR" "*editor false failed*unchanged*" "config: says the editor failed"
+is "$(cksum < "$VMDIR/web1.conf")" "$sum" "config: file untouched"
+is "$(leftovers)" "" "config: no temporary file left after a failed editor"
+
+run "$NVQCTL" config nosuch </dev/null
+is "$RC" 1 "config of a missing VM: exit 1"

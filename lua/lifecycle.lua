@@ -67,6 +67,11 @@ function M.start(v)
 		util.die("%s: started (pid %d) but QMP does not answer: %s",
 			v.name, pid, why)
 	end
+	-- QEMU's -daemonize sets umask 027 for itself; the directory is
+	-- 0700 from the start, the sockets are narrowed to 0600 here.
+	for _, k in ipairs({ "monitor", "serial", "agent" }) do
+		if core.stat(v.rt[k]) then core.chmod(v.rt[k], "0600") end
+	end
 	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)
 	return pid
 end

@@ -124,7 +124,10 @@ function VM:agent_shutdown(mode, deadline)
 	local a, why = self:agent(deadline)
 	if not a then return nil, why end
 	local ok, swhy = a:send("guest-shutdown", { mode = mode }, deadline)
-	a:close()
+	-- Kept open: QEMU drops what an isa-serial UART has not yet taken
+	-- from a socket that closes, and the command would be lost.
+	if self.agent_conn then self.agent_conn:close() end
+	self.agent_conn = a
 	return ok, swhy
 end
 

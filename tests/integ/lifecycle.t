@@ -14,7 +14,7 @@ like "$ERR" "*g1 is already running (pid $pid)*" "a second start says so"
 is "$(qemu_pid g1)" "$pid" "and touched nothing"
 
 is "$(stat -c %a "$NVQCTL_RUNDIR/g1")" 700 "run directory is mode 0700"
-is "$(stat -c %a "$NVQCTL_RUNDIR/g1/monitor.sock")" 700 "QMP socket is owner-only"
+is "$(stat -c %a "$NVQCTL_RUNDIR/g1/monitor.sock")" 600 "QMP socket is owner-only"
 is "$(stat -c %a "$NVQCTL_RUNDIR/g1/qemu.pid")" 600 "pidfile is mode 0600"
 
 run "$NVQCTL" status g1

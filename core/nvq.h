@@ -44,6 +44,7 @@ void	nvq_register_sys(lua_State *);
 void	nvq_register_proc(lua_State *);
 void	nvq_register_lock(lua_State *);
 void	nvq_register_chan(lua_State *);
+void	nvq_register_term(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

@@ -1,19 +1,12 @@
--- config.lua: VM config files.  They look like the sh files the old tool
--- sourced, but they are parsed here and never executed: anything sh would
--- run or redirect is an error, so a config line cannot run a command.
---
--- A value is built from unquoted text, '...' (literal) and "..." (where
--- ${NAME}, $NAME and \ work as in sh) and may span lines inside quotes.
--- ${NAME} refers to a name set earlier: a key (from this file, the global
--- file or its default) or a helper variable.  A name that is not a key is
--- accepted only if this same file uses it later, so a misspelt key is
--- never silently ignored.
+-- config.lua: a VM's configuration: the keys, their defaults and checks,
+-- and loading the global file and the VM's file (whose syntax is
+-- confsyntax's) into one table of typed values.
 local core = require "nvq.core"
 local paths = require "paths"
+local syntax = require "confsyntax"
 local util = require "util"
 
-local byte, find, sub, match = string.byte, string.find, string.sub,
-	string.match
+local byte, sub, match = string.byte, string.sub, string.match
 local format = string.format
 
 local M = {}
@@ -58,316 +51,21 @@ M.KEYS = {
 }
 
 local DEFAULTS = {}
-for _, k in ipairs(M.KEYS) do DEFAULTS[k.key] = k.default end
+local SCHEMA = { keys = {}, known = DEFAULTS, reserved = {} }
+for i, k in ipairs(M.KEYS) do
+	DEFAULTS[k.key] = k.default
+	SCHEMA.keys[i] = k.key
+end
 
--- Names the environment sets; a file setting them would suggest that the
+-- Names the environment sets: a file setting them would suggest that the
 -- directories could be changed from inside the directory they locate.
-local ENV_ONLY = { NVQCTL_CONFDIR = true, NVQCTL_RUNDIR = true }
-
-local SHELL = "the file is parsed, not run by a shell"
-
--- Characters sh gives a meaning outside quotes: command lists, pipes,
--- redirections, subshells, command substitution.
-local META = { [59] = ";", [124] = "|", [38] = "&", [60] = "<", [62] = ">",
-	[40] = "(", [41] = ")", [96] = "`" }
-
-local function fail(file, line, key, fmt, ...)
-	if key then
-		util.die("%s:%d: %s: %s", file, line, key, format(fmt, ...))
-	end
-	util.die("%s:%d: %s", file, line, format(fmt, ...))
+for _, v in ipairs({ "NVQCTL_CONFDIR", "NVQCTL_RUNDIR" }) do
+	SCHEMA.reserved[v] = "cannot be set in a config file; set the " ..
+		"environment variable " .. v .. " instead"
 end
 
--- Levenshtein distance, for "did you mean".
-local function distance(a, b)
-	local prev, cur = {}, {}
-	for j = 0, #b do prev[j] = j end
-	for i = 1, #a do
-		cur[0] = i
-		local ca = byte(a, i)
-		for j = 1, #b do
-			local cost = ca == byte(b, j) and 0 or 1
-			cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-		end
-		prev, cur = cur, prev
-	end
-	return prev[#b]
-end
-
-local function suggest(name)
-	local up, best, bestd = name:upper(), nil, math.huge
-	for _, k in ipairs(M.KEYS) do
-		local d = distance(up, k.key)
-		if d < bestd then best, bestd = k.key, d end
-	end
-	if bestd <= math.max(2, #up // 3) then return best end
-end
-
--- Counts the newlines in a piece of a value.  A newline from the file
--- starts the next source line; one from an expanded name does not.
-local function count_lines(piece, line, vl, advance)
-	local i = find(piece, "\n", 1, true)
-	while i do
-		if advance then line = line + 1 end
-		vl[#vl + 1] = line
-		i = find(piece, "\n", i + 1, true)
-	end
-	return line
-end
-
--- Parses one file's text into st.vars (name -> raw string) and st.origin
--- (key -> {file, line, lines}: lines[k] is the source line of the k-th
--- line of the value, so a bad DISKS entry is reported where it is).
-local function parse(src, file, st)
-	local vars, origin = st.vars, st.origin
-	local pending, used = {}, {}
-	local n = #src
-	local line, key, buf, nb, vl
-
-	local cr = find(src, "\r", 1, true)
-	if cr then
-		local _, k = sub(src, 1, cr):gsub("\n", "")
-		fail(file, k + 1, nil, "carriage return in the file " ..
-			"(DOS line endings?); remove them with: tr -d '\\r'")
-	end
-
-	local function add(piece)
-		nb = nb + 1
-		buf[nb] = piece
-	end
-
-	-- $NAME, ${NAME}; everything else sh would expand is refused.
-	local function expand(p)
-		local name, q = match(src, "^%${([%a_][%w_]*)}()", p)
-		if not name then name, q = match(src, "^%$([%a_][%w_]*)()", p) end
-		if name then
-			local v = vars[name]
-			if v == nil then
-				fail(file, line, key, "${%s} is not set (only keys and " ..
-					"names set earlier can be used)", name)
-			end
-			used[name] = true
-			add(v)
-			count_lines(v, line, vl, false)
-			return q
-		end
-		local d = sub(src, p + 1, p + 1)
-		if d == "(" then
-			fail(file, line, key, "$(...) is not allowed: %s", SHELL)
-		elseif d == "{" then
-			fail(file, line, key, "%s is not supported, only ${NAME} (%s)",
-				match(src, "^%${[^}\n]*}?", p), SHELL)
-		elseif d ~= "" and find("0123456789@*#?$!-", d, 1, true) then
-			fail(file, line, key, "$%s is not supported (%s)", d, SHELL)
-		end
-		add("$")
-		return p + 1
-	end
-
-	local function dquote(p)
-		local open = line
-		p = p + 1
-		while true do
-			local e = find(src, '["\\$`]', p)
-			if not e then
-				fail(file, open, key, "unterminated double quote (%s)", SHELL)
-			end
-			if e > p then
-				local piece = sub(src, p, e - 1)
-				add(piece)
-				line = count_lines(piece, line, vl, true)
-			end
-			local c = byte(src, e)
-			if c == 34 then
-				return e + 1
-			elseif c == 92 then
-				local d = sub(src, e + 1, e + 1)
-				if d == "\n" then
-					line = line + 1
-					p = e + 2
-				elseif d == "$" or d == "`" or d == '"' or d == "\\" then
-					add(d)
-					p = e + 2
-				else
-					add("\\")
-					p = e + 1
-				end
-			elseif c == 36 then
-				p = expand(e)
-			else
-				fail(file, line, key, "backquotes are not allowed: %s", SHELL)
-			end
-		end
-	end
-
-	-- One value, up to unquoted white space or the end of the line.
-	local function value(p)
-		if byte(src, p) == 126 then
-			fail(file, line, key, "~ is not expanded (%s); " ..
-				"write the full path", SHELL)
-		end
-		while true do
-			local c = byte(src, p)
-			if c == nil or c == 32 or c == 9 or c == 10 then
-				return p
-			elseif c == 39 then
-				local e = find(src, "'", p + 1, true)
-				if not e then
-					fail(file, line, key, "unterminated single quote (%s)",
-						SHELL)
-				end
-				local piece = sub(src, p + 1, e - 1)
-				add(piece)
-				line = count_lines(piece, line, vl, true)
-				p = e + 1
-			elseif c == 34 then
-				p = dquote(p)
-			elseif c == 92 then
-				local d = sub(src, p + 1, p + 1)
-				if d == "\n" then line = line + 1 else add(d) end
-				p = p + 2
-			elseif c == 36 then
-				p = expand(p)
-			elseif META[c] then
-				fail(file, line, key, "'%s' is not allowed here: %s",
-					META[c], SHELL)
-			else
-				local e = find(src, "[%s'\"\\$;|&<>()`]", p) or n + 1
-				add(sub(src, p, e - 1))
-				p = e
-			end
-		end
-	end
-
-	local function assignment(start)
-		-- "export" changes nothing here; accepted for files written for sh.
-		local p = match(src, "^export[ \t]+()", start) or start
-		local k, q = match(src, "^([%a_][%w_]*)=()", p)
-		if not k then
-			fail(file, line, nil, "expected KEY=value, found '%s' (%s)",
-				match(src, "^[^\n]*", start), SHELL)
-		end
-		key = k
-		if ENV_ONLY[k] then
-			fail(file, line, k, "cannot be set in a config file; " ..
-				"set the environment variable %s instead", k)
-		end
-		if DEFAULTS[k] == nil and not pending[k] then pending[k] = line end
-		local first = line
-		buf, nb, vl = {}, 0, { line }
-		p = value(q)
-		local v = nb == 1 and buf[1] or table.concat(buf, "", 1, nb)
-		vars[k] = v
-		if DEFAULTS[k] then
-			origin[k] = { file = file, line = first, lines = vl }
-		end
-		-- After the value: only blanks and a comment.
-		local r = match(src, "^[ \t]*()", p)
-		local c = byte(src, r)
-		if c == 35 and r > p then
-			r = find(src, "\n", r, true) or n + 1
-		elseif META[c] then
-			fail(file, line, k, "'%s' is not allowed here: %s", META[c], SHELL)
-		elseif c ~= nil and c ~= 10 then
-			fail(file, line, k, "unexpected '%s' after the value " ..
-				"(quote a value that contains spaces)",
-				match(src, "^[^ \t\n]*", r))
-		end
-		return r
-	end
-
-	local p = 1
-	line = 1
-	while p <= n do
-		p = match(src, "^[ \t]*()", p)
-		local c = byte(src, p)
-		if c == 10 then
-			line = line + 1
-			p = p + 1
-		elseif c == 35 then
-			p = find(src, "\n", p, true) or n + 1
-		elseif c ~= nil then
-			p = assignment(p)
-		end
-	end
-
-	-- A name that is no key and never used is most likely a misspelt key.
-	local bad, badline
-	for name, l in pairs(pending) do
-		if not used[name] and (badline == nil or l < badline) then
-			bad, badline = name, l
-		end
-	end
-	if bad then
-		local s = suggest(bad)
-		if s then
-			fail(file, badline, bad, "unknown key %s (did you mean %s?)", bad, s)
-		end
-		fail(file, badline, bad, "unknown key %s (not a setting, and not " ..
-			"used later in this file as ${%s})", bad, bad)
-	end
-end
-
--- Splits a string into words the way sh would, honouring '...', "..." and
--- backslashes, but expanding nothing.  Returns nil, message on an
--- unterminated quote.
-function M.split_words(s)
-	local words, p, n = {}, 1, #s
-	while true do
-		p = match(s, "^%s*()", p)
-		if p > n then return words end
-		local buf, nb = {}, 0
-		while p <= n do
-			local c = byte(s, p)
-			if c == 39 then
-				local e = find(s, "'", p + 1, true)
-				if not e then return nil, "unterminated single quote" end
-				nb = nb + 1
-				buf[nb] = sub(s, p + 1, e - 1)
-				p = e + 1
-			elseif c == 34 then
-				p = p + 1
-				while true do
-					local e = find(s, '["\\]', p)
-					if not e then return nil, "unterminated double quote" end
-					nb = nb + 1
-					buf[nb] = sub(s, p, e - 1)
-					if byte(s, e) == 34 then
-						p = e + 1
-						break
-					end
-					local d = sub(s, e + 1, e + 1)
-					if d == "\n" then
-						p = e + 2
-					elseif d == "$" or d == "`" or d == '"' or d == "\\" then
-						nb = nb + 1
-						buf[nb] = d
-						p = e + 2
-					else
-						nb = nb + 1
-						buf[nb] = "\\"
-						p = e + 1
-					end
-				end
-			elseif c == 92 then
-				local d = sub(s, p + 1, p + 1)
-				if d ~= "\n" then
-					nb = nb + 1
-					buf[nb] = d ~= "" and d or "\\"
-				end
-				p = p + 2
-			elseif find(" \t\n\r\v\f", string.char(c), 1, true) then
-				break
-			else
-				local e = find(s, "[%s'\"\\]", p) or n + 1
-				nb = nb + 1
-				buf[nb] = sub(s, p, e - 1)
-				p = e
-			end
-		end
-		words[#words + 1] = table.concat(buf, "", 1, nb)
-	end
-end
+local fail = syntax.fail
+M.split_words = syntax.split_words
 
 -- Checks: each turns a key's raw string into its typed value, or fails
 -- naming the file and line that set it.
@@ -617,7 +315,7 @@ local function base_state()
 	if not c or c.src ~= src then
 		c = { src = src, vars = {}, origin = {} }
 		for k, v in pairs(DEFAULTS) do c.vars[k] = v end
-		if src then parse(src, path, c) end
+		if src then syntax.parse(src, path, c, SCHEMA) end
 		global_cache[path] = c
 	end
 	local st = { vars = {}, origin = {}, global_file = src and path or nil }
@@ -632,7 +330,7 @@ local DEFAULT_ORIGIN = { file = "(default)", line = 0 }
 local function build(name, file, src, mode)
 	assert(MODES[mode], "config: unknown mode")
 	local st = base_state()
-	parse(src, file, st)
+	syntax.parse(src, file, st, SCHEMA)
 	local cfg = { name = name, file = file, global_file = st.global_file,
 		warnings = {} }
 	for _, k in ipairs(M.KEYS) do

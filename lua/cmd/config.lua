@@ -93,9 +93,14 @@ function M.run(pos)
 	f:close()
 	core.chmod(tmp, st.mode)
 
+	-- As system(3) does: ^C and ^\ at the terminal belong to the editor,
+	-- and nvqctl must live on to remove its copy.  The editor itself
+	-- gets the default actions back when it is executed.
+	core.catch_signals({ "INT", "QUIT" })
 	local argv = M.editor_argv(tmp)
 	while true do
 		local ok, eerr = edit(argv)
+		core.caught()
 		if not ok then
 			os.remove(tmp)
 			util.die("%s; %s unchanged", eerr, path)

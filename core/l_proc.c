@@ -4,6 +4,7 @@
  * the user even with -daemonize); wait_exit() returns as soon as a
  * process is gone; alive() reads liveness from QEMU's pidfile lock.
  */
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -356,7 +357,26 @@ l_procstat(lua_State *L)
 	return 1;
 }
 
+/* rusage_children() -> {maxrss=bytes, user=s, system=s} of reaped children */
+static int
+l_rusage_children(lua_State *L)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_CHILDREN, &ru) == -1)
+		return nvq_fail(L, "getrusage", errno);
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, (lua_Integer)ru.ru_maxrss * 1024);
+	lua_setfield(L, -2, "maxrss");
+	lua_pushnumber(L, ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6);
+	lua_setfield(L, -2, "user");
+	lua_pushnumber(L, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	lua_setfield(L, -2, "system");
+	return 1;
+}
+
 static const luaL_Reg proc_funcs[] = {
+	{ "rusage_children", l_rusage_children },
 	{ "run", l_run },
 	{ "wait_exit", l_wait_exit },
 	{ "alive", l_alive },

@@ -1,0 +1,23 @@
+#!/bin/sh
+# bench.sh [RUNS]: nvqctl's performance figures, as medians over RUNS
+# (default 7) runs, against real QEMU processes booting the test guest.
+# Prints figures; asserts nothing (targets are in the README).
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${1:-7}
+sh "$top/tests/guest/build.sh" >/dev/null
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/nvqbench.XXXXXX")
+NVQCTL_CONFDIR=$tmp/etc NVQCTL_RUNDIR=$tmp/run
+export NVQCTL_CONFDIR NVQCTL_RUNDIR
+cleanup() {
+	for p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
+		[ -f "$p" ] && kill -CONT "$(cat "$p")" 2>/dev/null &&
+		    kill -KILL "$(cat "$p")" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+# Two phases in two processes: the second one's child rusage then holds
+# only nvqctl processes that spawn nothing, so its peak RSS is nvqctl's.
+"$top/tests/luarun" "$top/tests/bench/bench.lua" lifecycle "$runs" "$top"
+"$top/tests/luarun" "$top/tests/bench/bench.lua" query "$runs" "$top"

@@ -199,7 +199,8 @@ function M.parse(src, file, st, schema)
 
 	local function assignment(start)
 		-- "export" changes nothing here; accepted for files written for sh.
-		local p = match(src, "^export[ \t]+()", start) or start
+		local p = byte(src, start) == 101 and
+			match(src, "^export[ \t]+()", start) or start
 		local k, q = match(src, "^([%a_][%w_]*)=()", p)
 		if not k then
 			fail(file, line, nil, "expected KEY=value, found '%s' (%s)",
@@ -231,17 +232,19 @@ function M.parse(src, file, st, schema)
 		return r
 	end
 
+	-- Few calls per line: list parses every VM's file.
 	local p = 1
 	line = 1
 	while p <= n do
-		p = match(src, "^[ \t]*()", p)
 		local c = byte(src, p)
 		if c == 10 then
 			line = line + 1
 			p = p + 1
 		elseif c == 35 then
 			p = find(src, "\n", p, true) or n + 1
-		elseif c ~= nil then
+		elseif c == 32 or c == 9 then
+			p = match(src, "^[ \t]*()", p)
+		else
 			p = assignment(p)
 		end
 	end

@@ -78,7 +78,7 @@ install: nvqctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(CONFDIR)/vm
 	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
-	install -m 644 nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
+	install -m 644 doc/nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
 	install -m 644 examples/* $(DESTDIR)$(SHAREDIR)/examples/
 
 clean:

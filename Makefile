@@ -57,7 +57,7 @@ core/embedded.c: core/mkembed $(EMBEDSRCS)
 	core/mkembed $(EMBEDSRCS) > $@.tmp && mv $@.tmp $@
 
 core/mkembed: core/mkembed.c
-	$(HOSTCC) $(WARNINGS) -o $@ core/mkembed.c
+	$(HOSTCC) $(WARNINGS) $(LUA_CFLAGS) -o $@ core/mkembed.c $(LUA_LIBS)
 
 # The dependencies are checked first, in a new make, so that the
 # pkg-config lines above see a freshly installed Lua.

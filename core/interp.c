@@ -29,11 +29,9 @@ find_embedded(const char *name)
 static int
 load_embedded(lua_State *L, const struct nvq_embedded *e)
 {
-	char chunkname[256];
-
-	snprintf(chunkname, sizeof(chunkname), "@%s", e->path);
-	if (luaL_loadbufferx(L, (const char *)e->src, e->len, chunkname,
-	    "t") != LUA_OK)
+	/* Bytecode from mkembed: its chunk name is already "@path". */
+	if (luaL_loadbufferx(L, (const char *)e->src, e->len, e->path,
+	    "b") != LUA_OK)
 		return lua_error(L);
 	lua_pushstring(L, e->path);
 	return 2;

@@ -118,7 +118,7 @@ collect(struct child *c, double deadline)
 		if (n == 0) {
 			/* Nothing to read: sleep on the exit itself. */
 			if (os_wait_exit(c->pid, deadline < 0 ? nvq_now() +
-			    86400 : deadline) == 0)
+			    86400 : deadline) == 0 && deadline >= 0)
 				return 0;
 			continue;
 		}

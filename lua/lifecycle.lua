@@ -10,6 +10,7 @@ local START_WAIT = 60		-- seconds for QEMU to daemonize
 local QMP_READY_WAIT = 10	-- seconds for QMP to answer after that
 local PRE_START_WAIT = 300	-- seconds a PRE_START hook may take
 local KILL_QUIT_WAIT = 0.25	-- seconds "kill" gives QMP quit
+local POLICY_SLACK = 20		-- seconds a policy may run past its deadline
 
 local function pre_start(v)
 	local hook = v.cfg.PRE_START
@@ -29,6 +30,28 @@ end
 
 local function indent(s)
 	return "  " .. s:gsub("\n$", ""):gsub("\n", "\n  ")
+end
+
+-- Runs policies/NAME.lua's function fn(v, opt).  A policy is the user's
+-- code: its errors are reported as file:line, and one that spins past
+-- its time (every wait in the API has a deadline, so only Lua code can)
+-- is stopped by a count hook, as Redis stops a runaway script.
+function M.run_policy(v, name, fn, limit, opt)
+	local ok, policy = pcall(require, "policies." .. name)
+	if not ok then
+		util.die("%s: cannot load the %s policy: %s", v.name, name, policy)
+	end
+	debug.sethook(function()
+		if core.now() > limit then
+			error("still running past its time limit; stopped", 2)
+		end
+	end, "", 100000)
+	local res = table.pack(pcall(policy[fn], v, opt))
+	debug.sethook()
+	if not res[1] then
+		util.die("%s: %s policy failed: %s", v.name, name, tostring(res[2]))
+	end
+	return table.unpack(res, 2, res.n)
 end
 
 -- Starts the VM; the caller holds its lock.
@@ -83,10 +106,10 @@ function M.stop(v, timeout, force)
 		v:clear_stale()
 		util.die("%s is not running", v.name)
 	end
-	local policy = require "policies.shutdown"
 	local t0 = core.now()
-	local rung, why = policy.stop(v, { timeout = timeout, force = force,
-		start = t0, deadline = t0 + timeout })
+	local rung, why = M.run_policy(v, "shutdown", "stop", t0 + timeout +
+		POLICY_SLACK, { timeout = timeout, force = force, start = t0,
+		deadline = t0 + timeout })
 	if not rung then
 		util.die("%s: %s; left running (use --force to go on to quit " ..
 			"and signals, or nvqctl kill)", v.name, why)

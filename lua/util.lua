@@ -45,6 +45,12 @@ function M.json()
 	return cjson
 end
 
+-- JSON text for output: lua-cjson escapes "/" as "\/", which is valid
+-- but makes every path unreadable.
+function M.to_json(v)
+	return (M.json().encode(v):gsub("\\/", "/"))
+end
+
 -- Quotes a word for /bin/sh only when it needs it.
 function M.shquote(s)
 	if s ~= "" and not s:find("[^%w%%+,./:=@_-]") then

@@ -1,6 +1,5 @@
 -- vmarg.lua: turns a command's <vm> argument into a VM handle.
 local config = require "config"
-local paths = require "paths"
 local util = require "util"
 local vm = require "vm"
 
@@ -9,10 +8,7 @@ local M = {}
 -- open(name, mode): mode is config.load's ("start" is strict about
 -- disks; "list" tolerates what does not stop a running VM).
 function M.open(name, mode)
-	if not paths.valid_name(name) then
-		util.usage_error("invalid VM name '%s': use 1 to 64 of [A-Za-z0-9_-]",
-			name)
-	end
+	config.check_name(name)
 	return vm.open(name, config.load(name, mode or "list"))
 end
 

@@ -28,10 +28,7 @@ function M.run(pos, opts)
 	for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
 	local argv = qemuargv.build(cfg)
 	if opts.json then
-		-- lua-cjson writes "/" as "\/"; every "\/" it emits is that
-		-- escape, so undoing it keeps the JSON valid and paths readable.
-		local s = util.json().encode(argv):gsub("\\/", "/")
-		io.stdout:write(s, "\n")
+		io.stdout:write(util.to_json(argv), "\n")
 	else
 		io.stdout:write(M.format(argv))
 	end

@@ -5,7 +5,6 @@
  */
 #include <sys/param.h>
 #include <sys/event.h>
-#include <sys/proc.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
 
@@ -15,6 +14,14 @@
 #include <unistd.h>
 
 #include "nvq.h"
+
+/* kinfo_proc2's p_stat values, from <sys/proc.h>. */
+#ifndef SZOMB
+#define SZOMB	5
+#endif
+#ifndef SDEAD
+#define SDEAD	6
+#endif
 
 int
 os_wait_exit(pid_t pid, double deadline)

@@ -1,0 +1,123 @@
+-- qmpbatch.lua: the same few QMP queries sent to many VMs at once,
+-- all answered (or given up on) by one deadline.  top asks every running
+-- VM each frame; asked one after another, a single QEMU that does not
+-- answer (SIGSTOPped, wedged) would hold up all the others behind it.
+--
+-- Each VM gets one connection on which the whole exchange is written at
+-- once: qmp_capabilities first, then the queries.  QEMU reads commands
+-- in order and dispatches them one at a time, so the queries run after
+-- the negotiation even though they were sent before the greeting came.
+local core = require "nvq.core"
+local util = require "util"
+
+local M = {}
+
+local MAXLINE = 1024 * 1024	-- bound on one reply line from QEMU
+local POLL_MAX = 16		-- core.poll takes at most this many fds
+local ROTATE = 0.01		-- poll slice when more are waiting than fit
+
+local function request(id, q)
+	local req = { execute = q.execute, id = id }
+	if q.arguments then req.arguments = q.arguments end
+	return util.json().encode(req) .. "\n"
+end
+
+-- The exchange written to every socket: capabilities, then the queries.
+local function script(queries)
+	local parts = { request("cap", { execute = "qmp_capabilities" }) }
+	for i, q in ipairs(queries) do parts[#parts + 1] = request(i, q) end
+	return table.concat(parts)
+end
+
+-- Reads whatever lines are already there; records replies by id.
+-- Returns true when the job is over (all replies, EOF or garbage).
+local function drain(job, n)
+	local json = util.json()
+	while true do
+		local line, why = job.ch:readline(0, MAXLINE)
+		if not line then
+			if why == "timeout" then return false end
+			job.err = why
+			return true
+		end
+		local ok, msg = pcall(json.decode, line)
+		if not ok or type(msg) ~= "table" then
+			job.err = "garbage on the QMP socket"
+			return true
+		end
+		local id = msg.id
+		if type(id) == "number" and job.replies[id] == nil then
+			job.replies[id] = msg.error and { error = msg.error }
+				or { ok = msg["return"] }
+			job.got = job.got + 1
+			if job.got == n then return true end
+		elseif id == "cap" and msg.error then
+			job.err = "QMP negotiation failed"
+			return true
+		end
+		-- The greeting, events, and the capabilities reply: not needed.
+	end
+end
+
+local function finish(job)
+	if job.ch then job.ch:close() end
+	job.ch = nil
+end
+
+-- run(paths, queries, deadline) -> results
+-- paths: socket paths; queries: { {execute=, arguments=}, ... }.
+-- results[i] = { [k] = {ok=value} | {error={class=,desc=}} | nil,
+--                err = "timeout" | message | nil } for paths[i]:
+-- a missing reply means it did not come by the deadline.
+function M.run(paths, queries, deadline)
+	local n = #queries
+	local data = script(queries)
+	local results, waiting = {}, {}
+	for i, path in ipairs(paths) do
+		local job = { replies = {}, got = 0 }
+		results[i] = job
+		-- A QEMU that does not accept leaves the connect to the kernel's
+		-- backlog; the deadline bounds the case where that is full.
+		local ch, err = core.connect(path, deadline)
+		if not ch then
+			job.err = err
+		else
+			job.ch = ch
+			local ok, why = ch:send(data, deadline)
+			if ok then
+				waiting[#waiting + 1] = job
+			else
+				job.err = why
+				finish(job)
+			end
+		end
+	end
+	while #waiting > 0 and core.now() < deadline do
+		local fds = {}
+		for k = 1, math.min(#waiting, POLL_MAX) do
+			fds[k] = waiting[k].ch:fileno()
+		end
+		local wake = #waiting > POLL_MAX
+			and math.min(deadline, core.now() + ROTATE) or deadline
+		local ready = core.poll(fds, wake)
+		-- Those not polled this time go first next time.
+		local still = table.move(waiting, #fds + 1, #waiting, 1, {})
+		for k = 1, #fds do
+			local job = waiting[k]
+			if ready[k] and drain(job, n) then
+				finish(job)
+			else
+				still[#still + 1] = job
+			end
+		end
+		waiting = still
+	end
+	for _, job in ipairs(waiting) do
+		job.err = job.err or "timeout"
+		finish(job)
+	end
+	for _, job in ipairs(results) do job.got = nil end
+	return results
+end
+
+return M

@@ -149,7 +149,8 @@ l_catch_signals(lua_State *L)
 {
 	static const struct { const char *name; int sig; } known[] = {
 		{ "INT", SIGINT }, { "TERM", SIGTERM }, { "HUP", SIGHUP },
-		{ "QUIT", SIGQUIT }, { "WINCH", SIGWINCH }, { NULL, 0 }
+		{ "QUIT", SIGQUIT }, { "WINCH", SIGWINCH }, { "PIPE", SIGPIPE },
+		{ NULL, 0 }
 	};
 	struct sigaction sa;
 	int i, n;
@@ -197,6 +198,9 @@ l_caught(lua_State *L)
 		break;
 	case SIGQUIT:
 		lua_pushliteral(L, "QUIT");
+		break;
+	case SIGPIPE:
+		lua_pushliteral(L, "PIPE");
 		break;
 	default:
 		lua_pushliteral(L, "WINCH");

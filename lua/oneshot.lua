@@ -1,0 +1,51 @@
+-- oneshot.lua: what the one-shot commands qmp and agent share: their
+-- arguments, waiting for the reply, and printing it.
+local qmptext = require "qmptext"
+local util = require "util"
+local vmarg = require "vmarg"
+
+local M = {}
+
+M.TIMEOUT = 10	-- seconds, when --timeout is not given
+local MAXLINE = 16 * 1024 * 1024
+
+-- setup(what, pos, opts) -> VM handle, json-args text | nil, seconds.
+-- Bad arguments are usage errors before anything is opened.
+function M.setup(what, pos, opts)
+	local timeout = opts.timeout and vmarg.seconds(opts.timeout, "--timeout")
+		or M.TIMEOUT
+	local args = pos[3]
+	if args then
+		local ok, err = qmptext.check_object(args)
+		if not ok then
+			util.usage_error("%s: json-args: %s: %s", what, err, args)
+		end
+	end
+	return vmarg.open(pos[1]), args, timeout
+end
+
+function M.running(v)
+	if not v:alive() then util.die("%s is not running", v.name) end
+end
+
+-- reply(ch, deadline, want) -> line, message | nil, why: the first
+-- message for which want(kind, msg, id) is true; others are skipped.
+function M.reply(ch, deadline, want)
+	while true do
+		local line, why = ch:readline(deadline, MAXLINE)
+		if not line then return nil, why end
+		local kind, msg, id = qmptext.classify(line)
+		if want(kind, msg, id) then return line, msg end
+	end
+end
+
+-- The return value on stdout, exit 0; an error as "vm: CLASS: desc".
+function M.print(v, line, msg)
+	if msg.error ~= nil then
+		util.die("%s: %s", v.name, qmptext.error_text(msg))
+	end
+	io.stdout:write(qmptext.return_text(line), "\n")
+	return 0
+end
+
+return M

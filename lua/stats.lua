@@ -35,6 +35,7 @@ local function names()
 			list[#list + 1] = n
 		end
 	end
+	table.sort(list)
 	return list, configured
 end
 
@@ -112,7 +113,7 @@ local function answers(e, job)
 	e.state = type(st) == "string" and st or "unresponsive"
 	e.disk = blockstats(job.replies[2])
 	local taps = hmp_taps(job.replies[3]) or config_taps(e.cfg)
-	e.net = tapstat.available() and net(taps)
+	e.net = (#taps == 0 or tapstat.available()) and net(taps)
 		or { ifaces = taps, unsupported = true }
 end
 

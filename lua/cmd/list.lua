@@ -1,5 +1,6 @@
 -- list [--json]: every configured VM with its live state.
 local config = require "config"
+local jsonout = require "jsonout"
 local paths = require "paths"
 local util = require "util"
 local vm = require "vm"
@@ -39,7 +40,14 @@ return { run = function(_, opts)
 	local vms = {}
 	for _, name in ipairs(paths.vm_names()) do vms[#vms + 1] = entry(name) end
 	if opts.json then
-		print(util.json().encode(vms))
+		-- Every field on every entry: null where unknown (doc/json-schema.md).
+		local opt, out = jsonout.opt, {}
+		for i, e in ipairs(vms) do
+			out[i] = { name = e.name, state = e.state, pid = opt(e.pid),
+				vcpus = opt(e.vcpus), memory_mib = opt(e.memory_mib),
+				accel = opt(e.accel) }
+		end
+		print(jsonout.encode(jsonout.array(out)))
 	else
 		show(vms)
 	end

@@ -1,5 +1,6 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
+local jsonout = require "jsonout"
 local util = require "util"
 local vmarg = require "vmarg"
 
@@ -46,10 +47,27 @@ local function show(s)
 	for _, f in ipairs(s.stale_files or {}) do row("stale", f) end
 end
 
+-- The --json document: every field always there, null where unknown,
+-- names and units as top's (doc/json-schema.md).
+local function document(s)
+	local opt = jsonout.opt
+	local k = s.sockets
+	return {
+		name = s.name, state = s.state, pid = opt(s.pid),
+		vcpus = s.vcpus, memory_mib = s.memory_mib, accel = s.accel,
+		config = s.config,
+		uptime_s = opt(s.uptime), rss_bytes = opt(s.rss),
+		cpu_seconds = opt(jsonout.round(s.cpu_seconds, 2)),
+		sockets = k and { monitor = k.monitor, serial = opt(k.serial),
+			agent = opt(k.agent) } or opt(nil),
+		stale_files = jsonout.array(s.stale_files or {}),
+	}
+end
+
 return { run = function(pos, opts)
 	local s = collect(vmarg.open(pos[1]))
 	if opts.json then
-		print(util.json().encode(s))
+		print(jsonout.encode(document(s)))
 	else
 		show(s)
 	end

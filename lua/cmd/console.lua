@@ -52,7 +52,9 @@ local function attach(v)
 			v.name, v.rt.serial)
 	end
 	local ch, err = core.connect(v.rt.serial, core.now() + 2)
-	if not ch then util.die("%s: cannot connect to the console: %s", v.name, err) end
+	if not ch then
+		util.die("%s: cannot connect to the console: %s", v.name, err)
+	end
 	return ch, lk
 end
 

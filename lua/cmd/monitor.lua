@@ -176,8 +176,8 @@ return { run = function(pos)
 			"client holds the monitor?)", v.name, err)
 	end
 	local _ <close> = conn
-	local sh = setmetatable({ vm = v, conn = conn, tty = core.isatty(0), queue = {},
-		buf = "", n = 0, last_seen = 0, eof_at = 0 }, Shell)
+	local sh = setmetatable({ vm = v, conn = conn, tty = core.isatty(0),
+		queue = {}, buf = "", n = 0, last_seen = 0, eof_at = 0 }, Shell)
 	-- Events queued while qmp_capabilities was answered.
 	for _, ev in ipairs(conn.events) do
 		out(qmptext.event_text(util.json().encode(ev), ev))

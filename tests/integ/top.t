@@ -4,6 +4,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/guest.sh"
 
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "Bail out! tmux is needed for the live view (tests/deps.sh check installs it)"
+	exit 1
+fi
+
 # A private tmux server, gone before the VMs are killed.
 TM_SOCK="$TMP/tmux.sock"
 tm() { tmux -S "$TM_SOCK" "$@"; }

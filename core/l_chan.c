@@ -99,10 +99,24 @@ l_connect(lua_State *L)
 		return nvq_fail(L, path, errno);
 	fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
-	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return 1;
-	if (errno != EINPROGRESS && errno != EAGAIN)
-		goto fail;
+	/* EAGAIN on a unix socket: the listen queue is full (a stopped
+	 * QEMU accepts nothing), not "in progress": try again until the
+	 * deadline. */
+	while (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EINPROGRESS)
+			goto inprogress;
+		if (errno != EAGAIN)
+			goto fail;
+		if (nvq_now() >= deadline) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		nvq_nap(0.005);
+	}
+	return 1;
+inprogress:
 	if (wait_fd(c->fd, POLLOUT, deadline) <= 0) {
 		errno = ETIMEDOUT;
 		goto fail;
@@ -310,6 +324,9 @@ l_poll(lua_State *L)
 	}
 	if (poll(pfd, n, nvq_poll_ms(deadline)) == -1 && errno != EINTR)
 		return nvq_fail(L, "poll", errno);
+	for (i = 0; i < n; i++)
+		if (pfd[i].revents & POLLNVAL)
+			return nvq_fail(L, "poll", EBADF);
 	lua_createtable(L, n, 0);
 	for (i = 0; i < n; i++) {
 		lua_pushboolean(L, pfd[i].revents != 0);

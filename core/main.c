@@ -2,7 +2,6 @@
  * main.c: nvqctl's entry point.  Everything past argv handling is the
  * built-in Lua module "main"; C only hosts it.
  */
-#include <signal.h>
 #include <stdio.h>
 
 #include <lauxlib.h>

@@ -92,7 +92,7 @@ function M.start(v)
 	end
 	-- QEMU's -daemonize sets umask 027 for itself; the directory is
 	-- 0700 from the start, the sockets are narrowed to 0600 here.
-	for _, k in ipairs({ "monitor", "serial", "agent" }) do
+	for _, k in ipairs({ "monitor", "control", "serial", "agent" }) do
 		if core.stat(v.rt[k]) then core.chmod(v.rt[k], "0600") end
 	end
 	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)

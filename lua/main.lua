@@ -71,6 +71,11 @@ local function parse(cmd, argv, first)
 		end
 		local name, inline = a:match("^%-%-?([%w-]+)=(.*)$")
 		name = name or a:match("^%-%-?([%w-]+)$")
+		-- "-n1": a one-letter option with its value attached.
+		local letter, attached = a:match("^%-(%a)(.+)$")
+		if letter and cmd.opts[letter] == "value" then
+			name, inline = letter, attached
+		end
 		if name and a:sub(1, 1) == "-" and not a:match("^%-%d") then
 			local kind = cmd.opts[name]
 			if kind == nil then

@@ -24,10 +24,18 @@ function M.runtime(name)
 		dir = d,
 		pidfile = d .. "/qemu.pid",
 		monitor = d .. "/monitor.sock",
+		control = d .. "/control.sock",
 		serial = d .. "/serial.sock",
 		agent = d .. "/guest-agent.sock",
 		lock = d .. "/lock",
 	}
+end
+
+-- The QMP socket for nvqctl's own short calls: control.sock, or the
+-- monitor for a VM started before there was one.
+function M.qmp_socket(rt)
+	if core.stat(rt.control) then return rt.control end
+	return rt.monitor
 end
 
 -- VM names: [A-Za-z0-9_-], 1 to 64 characters, everywhere.

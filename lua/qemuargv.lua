@@ -64,6 +64,12 @@ function M.build(cfg)
 	add("-chardev", "socket,path=" .. esc(rt.monitor) ..
 		",server=on,wait=off,id=mon0")
 	add("-mon", "chardev=mon0,mode=control")
+	-- QEMU serves one client per QMP socket: nvqctl's own short calls
+	-- get a second one, so a user's long "nvqctl monitor" (or any tool
+	-- on monitor.sock) never blocks stop, status or top.
+	add("-chardev", "socket,path=" .. esc(rt.control) ..
+		",server=on,wait=off,id=mon1")
+	add("-mon", "chardev=mon1,mode=control")
 	-- A plain file name, not an option string: no escaping.
 	add("-pidfile", rt.pidfile)
 	add("-daemonize")

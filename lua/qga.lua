@@ -70,10 +70,7 @@ function Agent:call(cmd, args, deadline)
 	if not ok then return nil, why end
 	while true do
 		local line, rwhy = self.ch:readline(deadline, MAXLINE)
-		if not line then
-			self.dirty = true
-			return nil, rwhy
-		end
+		if not line then return nil, rwhy end
 		local msg = decode(line)
 		if msg and msg.error then
 			return nil, msg.error.desc, msg.error.class

@@ -126,7 +126,7 @@ function M.sample()
 		local pid = core.alive(paths.runtime(name).pidfile)
 		if pid then
 			vms[#vms + 1] = process(name, pid)
-			socks[#socks + 1] = paths.runtime(name).monitor
+			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))
 		end
 	end
 	local jobs = qmpbatch.run(socks, QUERIES, core.now() + M.QMP_WAIT)

@@ -32,7 +32,8 @@ end
 -- Files a dead QEMU left behind.
 function VM:stale_files()
 	local left = {}
-	for _, k in ipairs({ "pidfile", "monitor", "serial", "agent" }) do
+	for _, k in ipairs({ "pidfile", "monitor", "control", "serial",
+		"agent" }) do
 		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
 	end
 	return left
@@ -76,7 +77,8 @@ function VM:unlock()
 end
 
 function VM:qmp(deadline)
-	return qmp.connect(self.rt.monitor, deadline or core.now() + QMP_TIMEOUT)
+	return qmp.connect(paths.qmp_socket(self.rt),
+		deadline or core.now() + QMP_TIMEOUT)
 end
 
 -- One QMP command on a fresh connection.

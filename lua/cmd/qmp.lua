@@ -3,6 +3,7 @@
 local core = require "nvq.core"
 local oneshot = require "oneshot"
 local qmp = require "qmp"
+local paths = require "paths"
 local qmptext = require "qmptext"
 local util = require "util"
 
@@ -12,7 +13,7 @@ return { run = function(pos, opts)
 	local v, args, timeout = oneshot.setup("qmp", pos, opts)
 	oneshot.running(v)
 	local deadline = core.now() + timeout
-	local c, err = qmp.connect(v.rt.monitor, deadline)
+	local c, err = qmp.connect(paths.qmp_socket(v.rt), deadline)
 	if not c then
 		util.die("%s: QMP did not answer within %d s: %s (QEMU stopped, " ..
 			"or another client holds the monitor?)", v.name, timeout, err)

@@ -115,7 +115,7 @@ ok $? "dryrun: what sh runs is exactly the --json argv"
 is "$(tail -n 8 "$TMP/sh.out" | tr '\n' '|')" \
     "-append|a;b \$HOME * ~ \`x\`|-x|it's|-y|back\\slash|-z||" \
     "dryrun: EXTRA_ARGS words reach QEMU intact"
-is "$(wc -l < "$TMP/sh.out" | tr -d ' ')" 52 "dryrun: 52 words"
+is "$(wc -l < "$TMP/sh.out" | tr -d ' ')" 56 "dryrun: 56 words"
 
 vmconf bad <<'EOF'
 # a bad one

@@ -27,6 +27,16 @@ like "$OUT" "*\"pid\":$pid*" "status --json: pid"
 run "$NVQCTL" list
 like "$OUT" "*g1*running*$pid*1*256M*tcg*" "list: g1 running, pid, vcpu, mem, accel"
 
+# A user's monitor holds monitor.sock; nvqctl's own calls use control.sock.
+sleep 20 | "$NVQCTL" monitor g1 >/dev/null 2>&1 &
+mon=$!
+sleep 1
+run "$NVQCTL" status g1
+like "$OUT" "g1 is running*" "status answers while a monitor is attached"
+kill "$mon" 2>/dev/null
+pkill -f "sleep 20" 2>/dev/null
+wait "$mon" 2>/dev/null
+
 # A paused VM shows QEMU's own state.
 "$LUARUN" - <<LUA
 local vm = require "vm"

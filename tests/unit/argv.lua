@@ -31,6 +31,8 @@ local function tail(name)
 	return { "-chardev", "socket,path=" .. d ..
 		"/monitor.sock,server=on,wait=off,id=mon0",
 		"-mon", "chardev=mon0,mode=control",
+		"-chardev", "socket,path=" .. d .. "/control.sock,server=on,wait=off,id=mon1",
+		"-mon", "chardev=mon1,mode=control",
 		"-pidfile", d .. "/qemu.pid", "-daemonize" }
 end
 

@@ -15,6 +15,7 @@ local M = {}
 local MAXLINE = 1024 * 1024	-- bound on one reply line from QEMU
 local POLL_MAX = 16		-- core.poll takes at most this many fds
 local ROTATE = 0.01		-- poll slice when more are waiting than fit
+local CONNECT_WAIT = 0.05	-- seconds a full listen queue may take
 
 local function request(id, q)
 	local req = { execute = q.execute, id = id }
@@ -77,8 +78,10 @@ function M.run(paths, queries, deadline)
 		local job = { replies = {}, got = 0 }
 		results[i] = job
 		-- A QEMU that does not accept leaves the connect to the kernel's
-		-- backlog; the deadline bounds the case where that is full.
-		local ch, err = core.connect(path, deadline)
+		-- backlog; once that is full, connect would wait: give it only
+		-- a moment, so one stuck VM cannot eat the others' deadline.
+		local ch, err = core.connect(path, math.min(deadline,
+			core.now() + CONNECT_WAIT))
 		if not ch then
 			job.err = err
 		else

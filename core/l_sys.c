@@ -47,6 +47,19 @@ nvq_checkdeadline(lua_State *L, int arg)
 	return luaL_checknumber(L, arg);
 }
 
+/* A userdata type: its metatable, with the methods as __index. */
+void
+nvq_newclass(lua_State *L, const char *name, const luaL_Reg *meta,
+    const luaL_Reg *methods)
+{
+	luaL_newmetatable(L, name);
+	luaL_setfuncs(L, meta, 0);
+	lua_newtable(L);
+	luaL_setfuncs(L, methods, 0);
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+}
+
 static int
 checksignal(lua_State *L, int arg)
 {

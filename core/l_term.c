@@ -234,10 +234,6 @@ static const luaL_Reg term_funcs[] = {
 void
 nvq_register_term(lua_State *L)
 {
-	luaL_newmetatable(L, TTY_MT);
-	luaL_setfuncs(L, tty_meta, 0);
-	luaL_newlib(L, tty_methods);
-	lua_setfield(L, -2, "__index");
-	lua_pop(L, 1);
+	nvq_newclass(L, TTY_MT, tty_meta, tty_methods);
 	luaL_setfuncs(L, term_funcs, 0);
 }

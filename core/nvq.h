@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 #include <lua.h>
+#include <lauxlib.h>
 
 #define NVQ_VERSION	"0.2.0"
 
@@ -39,6 +40,8 @@ int	nvq_poll_exit(pid_t, double);
 
 /* Shared by the modules that make up nvq.core. */
 double	nvq_checkdeadline(lua_State *, int);
+void	nvq_newclass(lua_State *, const char *, const luaL_Reg *,
+	    const luaL_Reg *);
 int	nvq_fail(lua_State *, const char *, int);
 void	nvq_register_sys(lua_State *);
 void	nvq_register_proc(lua_State *);

@@ -30,9 +30,8 @@ function M.round(x, places)
 end
 
 function M.encode(doc)
-	local json = util.json()
-	local marker = json.encode(EMPTY):gsub("%p", "%%%0")
-	return (json.encode(doc):gsub(marker, "[]"))
+	local marker = util.json().encode(EMPTY):gsub("%p", "%%%0")
+	return (util.to_json(doc):gsub(marker, "[]"))
 end
 
 return M

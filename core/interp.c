@@ -106,6 +106,36 @@ open_core(lua_State *L)
 	return 1;
 }
 
+/*
+ * nvqctl runs as root, often in whatever directory root happens to be
+ * in: Lua's default "./?.lua" and "./?.so" would let a file there named
+ * cjson.lua or cjson.so run as root.  Only absolute search entries are
+ * kept (the built-in modules are found before any of them anyway).
+ */
+static void
+absolute_only(lua_State *L, const char *field)
+{
+	luaL_Buffer b;
+	const char *p, *e;
+
+	lua_getfield(L, -1, field);
+	p = lua_tostring(L, -1);
+	luaL_buffinit(L, &b);
+	while (p != NULL && *p != '\0') {
+		if ((e = strchr(p, ';')) == NULL)
+			e = p + strlen(p);
+		if (*p == '/') {
+			if (luaL_bufflen(&b) > 0)
+				luaL_addchar(&b, ';');
+			luaL_addlstring(&b, p, e - p);
+		}
+		p = *e == ';' ? e + 1 : e;
+	}
+	luaL_pushresult(&b);
+	lua_setfield(L, -3, field);
+	lua_pop(L, 1);
+}
+
 lua_State *
 nvq_newstate(void)
 {
@@ -117,6 +147,10 @@ nvq_newstate(void)
 	luaL_requiref(L, "nvq.core", open_core, 0);
 	lua_pop(L, 1);
 	install_searcher(L);
+	lua_getglobal(L, "package");
+	absolute_only(L, "path");
+	absolute_only(L, "cpath");
+	lua_pop(L, 1);
 	return L;
 }
 

@@ -239,3 +239,13 @@ like "$(printf '%s\n' "$ERR" | tail -n 1)" "nvqctl: lua-cjson is not installed (
     "no cjson: one line naming the package"
 LUA_CPATH_5_4=/nonexistent/?.so run "$NVQCTL" list
 is "$RC" 0 "no cjson: commands without JSON still work"
+
+# nvqctl runs as root in any directory: a cjson.lua (or .so) found there
+# must never be loaded in place of the real module.
+mkdir "$TMP/cwd"
+printf 'io.stderr:write("LOADED FROM CWD\\n") os.exit(3)\n' > "$TMP/cwd/cjson.lua"
+(cd "$TMP/cwd" && LUA_CPATH_5_4="./?.so;;" LUA_PATH_5_4="./?.lua;;" \
+    "$NVQCTL" list --json) >"$TMP/out" 2>"$TMP/err"
+is "$?" 0 "a cjson.lua in the current directory: list --json still works"
+unlike "$(cat "$TMP/err")" "*LOADED FROM CWD*" \
+    "a cjson.lua in the current directory is not loaded"

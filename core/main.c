@@ -2,11 +2,29 @@
  * main.c: nvqctl's entry point.  Everything past argv handling is the
  * built-in Lua module "main"; C only hosts it.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
 #include "nvq.h"
+
+/*
+ * With descriptor 0, 1 or 2 closed by the caller, the next file opened
+ * would take its place: a QMP socket read as the monitor's input, progress
+ * lines written into the VM's lock file.  /dev/null fills the gaps.
+ */
+static void
+std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) != -1 && fd <= 2)
+		continue;
+	if (fd > 2)
+		close(fd);
+}
 
 int
 main(int argc, char *argv[])
@@ -14,6 +32,7 @@ main(int argc, char *argv[])
 	lua_State *L;
 	int i, rc;
 
+	std_fds();
 	if ((L = nvq_newstate()) == NULL) {
 		fputs("nvqctl: cannot create the Lua state\n", stderr);
 		return 1;

@@ -249,3 +249,15 @@ printf 'io.stderr:write("LOADED FROM CWD\\n") os.exit(3)\n' > "$TMP/cwd/cjson.lu
 is "$?" 0 "a cjson.lua in the current directory: list --json still works"
 unlike "$(cat "$TMP/err")" "*LOADED FROM CWD*" \
     "a cjson.lua in the current directory is not loaded"
+
+# A closed standard descriptor is not taken by the next file opened:
+# here the progress line would have gone into the VM's lock file.
+vmconf stdfd <<'CONF'
+QEMU_BIN=/bin/false
+ACCEL=tcg
+PRE_START=/bin/true
+CONF
+run sh -c '"$0" start stdfd >&-' "$NVQCTL"
+is "$RC" 1 "start with stdout closed: exit 1 (QEMU fails)"
+is "$(cat "$NVQCTL_RUNDIR/stdfd/lock")" "" \
+    "start with stdout closed: nothing written into the lock file"

@@ -298,8 +298,10 @@ end
 local function read(path)
 	local f, err = io.open(path, "rb")
 	if not f then return nil, err end
-	local s = f:read("a")
+	-- io.open opens a directory; reading it is what fails.
+	local s, rerr = f:read("a")
 	f:close()
+	if not s then return nil, path .. ": " .. tostring(rerr) end
 	return s
 end
 

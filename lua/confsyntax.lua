@@ -18,6 +18,7 @@ local format = string.format
 local M = {}
 
 local SHELL = "the file is parsed, not run by a shell"
+local MAXVALUE = 1024 * 1024	-- bytes in one value, after expansion
 
 -- Characters sh gives a meaning outside quotes: command lists, pipes,
 -- redirections, subshells, command substitution.
@@ -88,8 +89,22 @@ function M.parse(src, file, st, schema)
 		fail(file, k + 1, nil, "carriage return in the file " ..
 			"(DOS line endings?); remove them with: tr -d '\\r'")
 	end
+	-- A NUL would cut the value short where it meets C: a disk path
+	-- "/a\0,b" is checked, and given to QEMU, as "/a".
+	local nul = find(src, "\0", 1, true)
+	if nul then
+		local _, k = sub(src, 1, nul):gsub("\n", "")
+		fail(file, k + 1, nil, "NUL byte in the file (not a text file?)")
+	end
 
+	-- size bounds the value: B="${A}${A}", C="${B}${B}"... doubles it
+	-- at each line and would eat all memory.
+	local size
 	local function add(piece)
+		size = size + #piece
+		if size > MAXVALUE then
+			fail(file, line, key, "value longer than %d bytes", MAXVALUE)
+		end
 		nb = nb + 1
 		buf[nb] = piece
 	end
@@ -182,8 +197,13 @@ function M.parse(src, file, st, schema)
 				p = dquote(p)
 			elseif c == 92 then
 				local d = sub(src, p + 1, p + 1)
-				if d == "\n" then line = line + 1 else add(d) end
-				p = p + 2
+				if d == "\n" then
+					line = line + 1
+				else
+					-- At the end of the file: a backslash, as sh keeps it.
+					add(d ~= "" and d or "\\")
+				end
+				p = math.min(p + 2, n + 1)
 			elseif c == 36 then
 				p = expand(p)
 			elseif META[c] then
@@ -210,7 +230,7 @@ function M.parse(src, file, st, schema)
 		if reserved[k] then fail(file, line, k, "%s", reserved[k]) end
 		if not known[k] and not pending[k] then pending[k] = line end
 		local first = line
-		buf, nb, vl = {}, 0, { line }
+		buf, nb, vl, size = {}, 0, { line }, 0
 		p = value(q)
 		local v = nb == 1 and buf[1] or table.concat(buf, "", 1, nb)
 		vars[k] = v
@@ -313,7 +333,7 @@ function M.split_words(s)
 					nb = nb + 1
 					buf[nb] = d ~= "" and d or "\\"
 				end
-				p = p + 2
+				p = math.min(p + 2, n + 1)
 			elseif find(" \t\n\r\v\f", string.char(c), 1, true) then
 				break
 			else

@@ -142,6 +142,10 @@ t.same(c.extra_args, { "one", "two" }, "backslash-newline inside quotes")
 t.is(c.disks[1].path, "/vm/a.img", "backslash-newline continues a value")
 t.is(c.NCPU, 3, "line counting goes on after a continuation")
 
+c = vm("EXTRA_ARGS='-x\\'\nPRE_START=/bin/hook\\")
+t.same(c.extra_args, { "-x\\" }, "a backslash ending EXTRA_ARGS is a word's")
+t.is(c.PRE_START, "/bin/hook\\", "a backslash ending the file is kept, as sh does")
+
 c = vm([[
 EXTRA_ARGS="-append 'a;b|c&d<e>f (g)'"
 PRE_START="x$ $/ y$"
@@ -232,6 +236,16 @@ t.like(c.warnings[1], ":1: DISKS: relative disk path rel.img",
 -- load() and check_file().
 t.fails(function() config.load("nope", "list") end,
 	"no such VM: nope (" .. CONF .. "/vm/nope.conf)", "no such VM")
+assert(core.mkdir(CONF .. "/vm/isdir.conf", "755"))
+t.fails(function() config.load("isdir", "list") end,
+	CONF .. "/vm/isdir.conf: Is a directory", "a directory as the VM's file")
+assert(core.rmdir(CONF .. "/vm/isdir.conf"))
+os.remove(GLOBAL)
+assert(core.mkdir(GLOBAL, "755"))
+write(VMFILE, "NCPU=1\n")
+t.fails(function() config.load("t", "list") end,
+	GLOBAL .. ": Is a directory", "a directory as the global file")
+assert(core.rmdir(GLOBAL))
 for _, name in ipairs({ "../x", "a b", "", string.rep("a", 65), "a.b" }) do
 	t.fails(function() config.load(name, "list") end, "invalid VM name",
 		"invalid VM name '" .. name .. "' is a usage error", 2)
@@ -287,6 +301,20 @@ err('EXTRA_ARGS="${X:-y}"\n', "1: EXTRA_ARGS: ${X:-y} is not supported, " ..
 	"only ${NAME}", "${X:-y}")
 err("NCPU=1\r\nMEMORY=2\r\n", "1: carriage return in the file",
 	"DOS line endings")
+err('NCPU=1\n#\nDISKS="/vm/a.img\0,b.img"\n', "3: NUL byte in the file",
+	"a NUL byte (it would cut a disk path short in QEMU's argv)")
+err("A=" .. ("x"):rep(1024 * 1024 + 1) .. "\n", "1: A: value longer than",
+	"a value over 1 MiB")
+do
+	local lines = { "A=" .. ("x"):rep(64) }
+	for i = 1, 20 do
+		local p, q = string.char(64 + i), string.char(65 + i)
+		lines[#lines + 1] = q .. '="${' .. p .. '}${' .. p .. '}"'
+	end
+	lines[#lines + 1] = "EXTRA_ARGS=$U"
+	err(table.concat(lines, "\n") .. "\n", "16: P: value longer than",
+		"names doubling each other are stopped before they eat memory")
+end
 
 -- Errors: names ----------------------------------------------------------
 

@@ -246,7 +246,7 @@ l_skipto(lua_State *L)
 	int byte = (int)luaL_checkinteger(L, 2);
 	double deadline = nvq_checkdeadline(L, 3);
 	char *p;
-	int r;
+	int r, filled = 0;
 
 	for (;;) {
 		p = c->len ? memchr(c->buf + c->off, byte, c->len) : NULL;
@@ -259,8 +259,13 @@ l_skipto(lua_State *L)
 			return 1;
 		}
 		c->off = c->len = 0;
+		/* A peer sending without pause never lets fill() wait:
+		 * the deadline is checked here too. */
+		if (filled && nvq_now() >= deadline)
+			return push_status(L, "timeout");
 		if ((r = fill(c, deadline, LINE_MAX_DEF)) <= 0)
 			return fill_status(L, r);
+		filled = 1;
 	}
 }
 

@@ -1,5 +1,6 @@
 -- oneshot.lua: what the one-shot commands qmp and agent share: their
 -- arguments, waiting for the reply, and printing it.
+local core = require "nvq.core"
 local qmptext = require "qmptext"
 local util = require "util"
 local vmarg = require "vmarg"
@@ -36,6 +37,8 @@ function M.reply(ch, deadline, want)
 		if not line then return nil, why end
 		local kind, msg, id = qmptext.classify(line)
 		if want(kind, msg, id) then return line, msg end
+		-- A peer that keeps talking never lets a read wait.
+		if core.now() >= deadline then return nil, "timeout" end
 	end
 end
 

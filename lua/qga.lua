@@ -47,6 +47,9 @@ local function sync_once(a, deadline)
 			local msg = decode(line)
 			if msg and msg["return"] == id then return true end
 		end
+		-- A guest that never stops talking never lets a read wait for
+		-- the deadline: look at the clock after every line.
+		if core.now() >= deadline then return nil, "timeout" end
 	end
 end
 
@@ -73,10 +76,13 @@ function Agent:call(cmd, args, deadline)
 		if not line then return nil, rwhy end
 		local msg = decode(line)
 		if msg and msg.error then
-			return nil, msg.error.desc, msg.error.class
+			local e = type(msg.error) == "table" and msg.error or {}
+			return nil, tostring(e.desc or "malformed error reply"),
+				e.class
 		elseif msg and msg["return"] ~= nil then
 			return msg["return"]
 		end
+		if core.now() >= deadline then return nil, "timeout" end
 	end
 end
 

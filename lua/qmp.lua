@@ -44,11 +44,15 @@ function Conn:call(cmd, args, deadline)
 			self.events[#self.events + 1] = msg
 		elseif msg.id == id then
 			if msg.error then
-				return nil, msg.error.desc, msg.error.class
+				local e = type(msg.error) == "table" and msg.error or {}
+				return nil, tostring(e.desc or "malformed error reply"),
+					e.class
 			end
 			return msg["return"]
 		end
-		-- A reply to an id we no longer wait for: dropped.
+		-- A reply to an id we no longer wait for: dropped.  A stream
+		-- of events never lets a read wait: look at the clock.
+		if core.now() >= deadline then return nil, "timeout" end
 	end
 end
 
@@ -75,6 +79,7 @@ function Conn:wait_event(names, deadline)
 			if wanted(names, msg) then return msg end
 			self.events[#self.events + 1] = msg
 		end
+		if core.now() >= deadline then return nil, "timeout" end
 	end
 end
 

@@ -32,7 +32,7 @@ end
 
 -- Reads whatever lines are already there; records replies by id.
 -- Returns true when the job is over (all replies, EOF or garbage).
-local function drain(job, n)
+local function drain(job, n, deadline)
 	local json = util.json()
 	while true do
 		local line, why = job.ch:readline(0, MAXLINE)
@@ -57,6 +57,9 @@ local function drain(job, n)
 			return true
 		end
 		-- The greeting, events, and the capabilities reply: not needed.
+		-- A QEMU sending events without pause never lets a read time
+		-- out: the frame's deadline is checked between lines.
+		if core.now() >= deadline then return false end
 	end
 end
 
@@ -107,7 +110,7 @@ function M.run(paths, queries, deadline)
 		local still = table.move(waiting, #fds + 1, #waiting, 1, {})
 		for k = 1, #fds do
 			local job = waiting[k]
-			if ready[k] and drain(job, n) then
+			if ready[k] and drain(job, n, deadline) then
 				finish(job)
 			else
 				still[#still + 1] = job

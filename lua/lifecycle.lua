@@ -37,9 +37,13 @@ end
 -- its time (every wait in the API has a deadline, so only Lua code can)
 -- is stopped by a count hook, as Redis stops a runaway script.
 function M.run_policy(v, name, fn, limit, opt)
-	local ok, policy = pcall(require, "policies." .. name)
+	local ok, policy, where = pcall(require, "policies." .. name)
 	if not ok then
 		util.die("%s: cannot load the %s policy: %s", v.name, name, policy)
+	end
+	if type(policy) ~= "table" or type(policy[fn]) ~= "function" then
+		util.die("%s: the %s policy (%s) does not export %s()", v.name, name,
+			tostring(where), fn)
 	end
 	debug.sethook(function()
 		if core.now() > limit then
@@ -113,6 +117,12 @@ function M.stop(v, timeout, force)
 	if not rung then
 		util.die("%s: %s; left running (use --force to go on to quit " ..
 			"and signals, or nvqctl kill)", v.name, why)
+	end
+	-- The policy may be the user's: its word is checked.
+	local still = v:alive()
+	if still then
+		util.die("%s: the shutdown policy says %s stopped it, but QEMU " ..
+			"(pid %d) is still running", v.name, tostring(rung), still)
 	end
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)

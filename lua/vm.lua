@@ -39,7 +39,11 @@ function VM:stale_files()
 	return left
 end
 
+-- Only while no QEMU holds the pidfile: a live VM's files are not stale,
+-- and without them nothing could reach it (and start would run a second
+-- QEMU on its disks).
 function VM:clear_stale()
+	if self:alive() then return end
 	for _, f in ipairs(self:stale_files()) do os.remove(f) end
 end
 

@@ -35,6 +35,24 @@ like "$ERR" "*past its time limit*" "a runaway policy: stopped by the count hook
 [ $((t1 - t0)) -le 30 ]
 ok $? "a runaway policy: stopped within its bound ($((t1 - t0))s)"
 
+echo 'local P = {}' >"$pol"
+run "$NVQCTL" stop p1 5
+is "$RC" 1 "a policy that returns no module: exit 1"
+like "$ERR" "*shutdown policy (*policies/shutdown.lua) does not export stop()*" \
+    "a policy that returns no module: says so"
+
+cat >"$pol" <<'LUA'
+return { stop = function(vm, opt) return "wishful" end }
+LUA
+run "$NVQCTL" stop p1 5
+is "$RC" 1 "a policy claiming a stop that did not happen: exit 1"
+like "$ERR" "*says wishful stopped it, but QEMU (pid $pid) is still running*" \
+    "a policy claiming a stop: the claim is checked"
+[ -f "$NVQCTL_RUNDIR/p1/qemu.pid" ] && [ -S "$NVQCTL_RUNDIR/p1/control.sock" ]
+ok $? "a policy claiming a stop: the live VM's files are kept"
+run "$NVQCTL" status p1
+like "$OUT" "p1 is running*" "a policy claiming a stop: the VM is still managed"
+
 cat >"$pol" <<'LUA'
 -- A user's ladder: straight to QMP quit.
 return { stop = function(vm, opt)

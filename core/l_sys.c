@@ -254,6 +254,20 @@ l_rmdir(lua_State *L)
 	return 1;
 }
 
+/* realpath(path) -> absolute path, symlinks resolved | nil, msg, errno */
+static int
+l_realpath(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	char *r;
+
+	if ((r = realpath(path, NULL)) == NULL)
+		return nvq_fail(L, path, errno);
+	lua_pushstring(L, r);
+	free(r);
+	return 1;
+}
+
 /* readdir(path) -> sorted array of names without "." and ".." */
 static int
 l_readdir(lua_State *L)
@@ -308,6 +322,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "chmod", l_chmod },
 	{ "umask", l_umask },
 	{ "rmdir", l_rmdir },
+	{ "realpath", l_realpath },
 	{ "readdir", l_readdir },
 	{ "hostname", l_hostname },
 	{ NULL, NULL }

@@ -72,6 +72,9 @@ function M.run(pos)
 	if not st then util.die("no such VM: %s (%s)", name, path) end
 	local orig, rerr = util.read_file(path)
 	if not orig then util.die("%s", rerr) end
+	-- A config that is a symlink is edited where it points: renaming the
+	-- copy onto the link would replace the link and leave the file.
+	local real = core.realpath(path) or path
 
 	-- Two editors on one VM would lose one's work: a lock on the config
 	-- file itself, released when this process ends.
@@ -85,8 +88,8 @@ function M.run(pos)
 
 	-- The copy sits next to the file, so the rename is atomic; the leading
 	-- dot and the inner dot keep it out of the VM list.
-	local tmp = string.format("%s/.%s.edit-%d.conf", paths.vmconfdir(), name,
-		core.getpid())
+	local tmp = string.format("%s/.%s.edit-%d.conf", real:match("^(.*)/"),
+		name, core.getpid())
 	local f, ferr = io.open(tmp, "wb")
 	if not f then util.die("%s", ferr) end
 	f:write(orig)
@@ -117,7 +120,7 @@ function M.run(pos)
 		local cfg, msg = config.check_file(tmp, name, path)
 		if cfg then
 			for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
-			install(tmp, path, orig)
+			install(tmp, real, orig)
 			util.printf("%s: saved\n", path)
 			return 0
 		end
@@ -128,7 +131,7 @@ function M.run(pos)
 			io.stderr:write("nvqctl: ", path, " unchanged\n")
 			return 1
 		elseif choice == "Q" then
-			install(tmp, path, orig)
+			install(tmp, real, orig)
 			util.warn("%s saved with errors: start will refuse it", path)
 			return 0
 		end

@@ -232,6 +232,22 @@ is "$(leftovers)" "" "config: no temporary file left after a failed editor"
 run "$NVQCTL" config nosuch </dev/null
 is "$RC" 1 "config of a missing VM: exit 1"
 
+# A config that is a symlink (kept in a repository, say) is edited where
+# it points; the link stays a link.
+mkdir "$TMP/repo"
+printf 'NCPU=2\n' > "$TMP/repo/linked.conf"
+ln -s "$TMP/repo/linked.conf" "$VMDIR/linked.conf"
+EDITOR="$TMP/ed-sed" SEDEXPR='s/^NCPU=2$/NCPU=3/' \
+    run "$NVQCTL" config linked </dev/null
+is "$RC" 0 "config of a symlink: exit 0"
+[ -L "$VMDIR/linked.conf" ]
+ok $? "config of a symlink: the link is still a link"
+is "$(cat "$TMP/repo/linked.conf")" "NCPU=3" \
+    "config of a symlink: the file it points to has the edit"
+is "$(ls -A "$TMP/repo")" "linked.conf" \
+    "config of a symlink: no temporary file left next to it"
+rm -f "$VMDIR/linked.conf"
+
 # Without lua-cjson, JSON output says which package to install, in one line.
 LUA_CPATH_5_4=/nonexistent/?.so run "$NVQCTL" list --json
 is "$RC" 1 "no cjson: exit 1"

@@ -147,7 +147,13 @@ end
 
 function M.main(argv)
 	local ok, rc = xpcall(dispatch, handler, argv)
-	io.stdout:flush()
+	-- Output that could not be written (a full disk) is a failure, not
+	-- a silent success for the script that redirected it.
+	local fok, ferr = io.stdout:flush()
+	if ok and not fok then
+		io.stderr:write("nvqctl: standard output: ", tostring(ferr), "\n")
+		return 1
+	end
 	if ok then return rc end
 	if util.is_failure(rc) then
 		io.stderr:write("nvqctl: ", rc.msg, "\n")

@@ -277,3 +277,10 @@ run sh -c '"$0" start stdfd >&-' "$NVQCTL"
 is "$RC" 1 "start with stdout closed: exit 1 (QEMU fails)"
 is "$(cat "$NVQCTL_RUNDIR/stdfd/lock")" "" \
     "start with stdout closed: nothing written into the lock file"
+
+# Output that cannot be written is a failure, not a silent exit 0.
+if [ -w /dev/full ]; then
+	run sh -c '"$0" dryrun web1 >/dev/full' "$NVQCTL"
+	is "$RC" 1 "stdout on a full device: exit 1"
+	like "$ERR" "*nvqctl: standard output: *" "stdout on a full device: says so"
+fi

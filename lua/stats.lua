@@ -9,6 +9,7 @@ local paths = require "paths"
 local qmpbatch = require "qmpbatch"
 local tapstat = require "tapstat"
 local util = require "util"
+local vm = require "vm"
 
 local M = {}
 
@@ -123,7 +124,7 @@ function M.sample()
 	local all, configured = names()
 	local vms, socks = {}, {}
 	for _, name in ipairs(all) do
-		local pid = core.alive(paths.runtime(name).pidfile)
+		local pid = vm.alive(name, paths.runtime(name).pidfile)
 		if pid then
 			vms[#vms + 1] = process(name, pid)
 			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))

@@ -22,9 +22,19 @@ end
 
 M.now = core.now
 
+function M.alive(name, pidfile)
+	local pid, why = core.alive(pidfile)
+	if not pid and why ~= "absent" and why ~= "stale" then
+		util.die("%s: cannot tell whether it runs: %s", name, why)
+	end
+	return pid, why
+end
+
 -- pid | nil, "absent"|"stale": live only while QEMU holds its pidfile lock.
+-- A pidfile that cannot be looked at (not root?) says nothing: an error,
+-- never "stopped".
 function VM:alive()
-	local pid, why = core.alive(self.rt.pidfile)
+	local pid, why = M.alive(self.name, self.rt.pidfile)
 	self.pid = pid
 	return pid, why
 end

@@ -284,3 +284,15 @@ if [ -w /dev/full ]; then
 	is "$RC" 1 "stdout on a full device: exit 1"
 	like "$ERR" "*nvqctl: standard output: *" "stdout on a full device: says so"
 fi
+
+# A pidfile that cannot be looked at (here: the VM's run directory is a
+# file; for a user other than root, permission denied) is an error, not
+# "stopped".
+mkdir -p "$NVQCTL_RUNDIR"
+: > "$NVQCTL_RUNDIR/web1"
+run "$NVQCTL" status web1
+is "$RC" 1 "status with an unreadable pidfile: exit 1"
+like "$ERR" "*web1: cannot tell whether it runs: $NVQCTL_RUNDIR/web1/qemu.pid: *" \
+    "status with an unreadable pidfile: says why"
+unlike "$OUT" "*stopped*" "status with an unreadable pidfile: not 'stopped'"
+rm -f "$NVQCTL_RUNDIR/web1"

@@ -296,6 +296,12 @@ local function resolve_accel(accel)
 end
 
 local function read(path)
+	-- A regular file only: opening a FIFO would wait for a writer for
+	-- ever, and a device such as /dev/zero would never end.
+	local st = core.stat(path)
+	if st and st.type ~= "file" then
+		return nil, path .. ": not a regular file"
+	end
 	local f, err = io.open(path, "rb")
 	if not f then return nil, err end
 	-- io.open opens a directory; reading it is what fails.

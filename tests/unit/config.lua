@@ -237,14 +237,16 @@ t.like(c.warnings[1], ":1: DISKS: relative disk path rel.img",
 t.fails(function() config.load("nope", "list") end,
 	"no such VM: nope (" .. CONF .. "/vm/nope.conf)", "no such VM")
 assert(core.mkdir(CONF .. "/vm/isdir.conf", "755"))
+-- The same check keeps a FIFO (open would wait for a writer for ever)
+-- and /dev/zero (never ends) out; not tested, as a regression would hang.
 t.fails(function() config.load("isdir", "list") end,
-	CONF .. "/vm/isdir.conf: Is a directory", "a directory as the VM's file")
+	CONF .. "/vm/isdir.conf: not a regular file", "a directory as the VM's file")
 assert(core.rmdir(CONF .. "/vm/isdir.conf"))
 os.remove(GLOBAL)
 assert(core.mkdir(GLOBAL, "755"))
 write(VMFILE, "NCPU=1\n")
 t.fails(function() config.load("t", "list") end,
-	GLOBAL .. ": Is a directory", "a directory as the global file")
+	GLOBAL .. ": not a regular file", "a directory as the global file")
 assert(core.rmdir(GLOBAL))
 for _, name in ipairs({ "../x", "a b", "", string.rep("a", 65), "a.b" }) do
 	t.fails(function() config.load(name, "list") end, "invalid VM name",

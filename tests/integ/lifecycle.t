@@ -96,13 +96,22 @@ run "$NVQCTL" reboot g2
 is "$RC" 1 "reboot without agent exits 1"
 like "$ERR" "*no guest agent*reboot --hard*" "reboot without agent suggests --hard"
 
-# kill of a SIGSTOPped QEMU falls through to SIGKILL.
+# kill of a SIGSTOPped QEMU falls through to SIGKILL.  Its config is
+# broken meanwhile: kill needs none, and is the way out.
 pid=$(qemu_pid g2)
 kill -STOP "$pid"
+cp "$NVQCTL_CONFDIR/vm/g2.conf" "$TMP/g2.conf"
+echo NCPUS=2 >> "$NVQCTL_CONFDIR/vm/g2.conf"
 run "$NVQCTL" kill g2
 is "$(rung "$OUT")" sigkill "kill: a stopped QEMU dies to SIGKILL"
+like "$ERR" "*NCPUS: unknown key*killing the running VM all the same*" \
+    "kill: a config broken since the start is named, and kill goes on"
 gone "$pid"
 ok $? "kill: QEMU gone"
+run "$NVQCTL" kill g2
+is "$RC" 1 "kill: with a broken config and no VM, the config error stands"
+like "$ERR" "*NCPUS: unknown key*" "kill: names the config error"
+cp "$TMP/g2.conf" "$NVQCTL_CONFDIR/vm/g2.conf"
 
 # restart: stop then start under one lock.
 "$NVQCTL" start g2 >/dev/null

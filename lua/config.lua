@@ -315,8 +315,8 @@ end
 -- the next VM: list loads every config in one process.
 local global_cache = {}
 
-local function base_state()
-	local path = paths.global_conf()
+local function base_state(path)
+	path = path or paths.global_conf()
 	local src, err = read(path)
 	if not src and core.access(path) then util.die("%s", err) end
 	local c = global_cache[path]
@@ -335,9 +335,9 @@ end
 local MODES = { start = true, dryrun = true, list = true, check = true }
 local DEFAULT_ORIGIN = { file = "(default)", line = 0 }
 
-local function build(name, file, src, mode)
+local function build(name, file, src, mode, global_path)
 	assert(MODES[mode], "config: unknown mode")
-	local st = base_state()
+	local st = base_state(global_path)
 	syntax.parse(src, file, st, SCHEMA)
 	local cfg = { name = name, file = file, global_file = st.global_file,
 		warnings = {} }
@@ -379,6 +379,23 @@ end
 -- Checks a candidate file as if it were the config of VM name.  Errors
 -- and line numbers name label (the real config's path when checking an
 -- edited copy).  Returns cfg, or nil and the message.
+-- The files a running VM was started with, kept in its run directory:
+-- stop, status and the rest still work on a VM whose config has been
+-- broken or removed since.  nil when there is no copy.
+function M.load_started(name, rt)
+	local src = read(rt.started_conf)
+	if not src then return nil end
+	return build(name, rt.started_conf, src, "list", rt.started_global)
+end
+
+-- Keeps those copies; called once QEMU runs.
+function M.save_started(cfg, rt)
+	local src = read(cfg.file)
+	local gsrc = cfg.global_file and read(cfg.global_file) or ""
+	if src then util.write_file_atomic(rt.started_conf, src, "0600") end
+	util.write_file_atomic(rt.started_global, gsrc, "0600")
+end
+
 function M.check_file(path, name, label)
 	local ok, res = pcall(function()
 		if not paths.valid_name(name) then

@@ -1,6 +1,7 @@
 -- lifecycle.lua: start, stop and kill one VM.  The commands (and
 -- restart, which chains two of them under one lock) are built on these.
 local core = require "nvq.core"
+local config = require "config"
 local qemuargv = require "qemuargv"
 local util = require "util"
 
@@ -88,6 +89,7 @@ function M.start(v)
 	if not pid then
 		util.die("%s: QEMU exited right after starting", v.name)
 	end
+	config.save_started(v.cfg, v.rt)
 	local ok, why = v:qmp_call("query-status", nil,
 		core.now() + QMP_READY_WAIT)
 	if not ok then

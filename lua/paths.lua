@@ -25,6 +25,8 @@ function M.runtime(name)
 		pidfile = d .. "/qemu.pid",
 		monitor = d .. "/monitor.sock",
 		control = d .. "/control.sock",
+		started_conf = d .. "/started.conf",
+		started_global = d .. "/started-global.conf",
 		serial = d .. "/serial.sock",
 		agent = d .. "/guest-agent.sock",
 		lock = d .. "/lock",

@@ -1,16 +1,16 @@
 -- list [--json]: every configured VM with its live state.
 local core = require "nvq.core"
-local config = require "config"
 local jsonout = require "jsonout"
 local paths = require "paths"
 local qmpbatch = require "qmpbatch"
 local util = require "util"
 local vm = require "vm"
+local vmarg = require "vmarg"
 
 local STATE_WAIT = 0.5	-- seconds all running VMs have to answer
 
 local function entry(name)
-	local ok, cfg = pcall(config.load, name, "list")
+	local ok, cfg = pcall(vmarg.config, name, "list")
 	if not ok then
 		util.warn("%s", util.is_failure(cfg) and cfg.msg or tostring(cfg))
 		return { name = name, state = "badconfig" }
@@ -40,6 +40,20 @@ local function live_states(vms)
 	end
 end
 
+-- The configured VMs, and any still running whose config is gone.
+local function names()
+	local all, seen = paths.vm_names(), {}
+	for _, n in ipairs(all) do seen[n] = true end
+	for _, n in ipairs(core.readdir(paths.rundir()) or {}) do
+		if not seen[n] and paths.valid_name(n) and
+		    core.alive(paths.runtime(n).pidfile) then
+			all[#all + 1] = n
+		end
+	end
+	table.sort(all)
+	return all
+end
+
 local function show(vms)
 	if #vms == 0 then
 		print("no VMs configured in " .. paths.vmconfdir())
@@ -59,7 +73,7 @@ end
 
 return { run = function(_, opts)
 	local vms = {}
-	for _, name in ipairs(paths.vm_names()) do vms[#vms + 1] = entry(name) end
+	for _, name in ipairs(names()) do vms[#vms + 1] = entry(name) end
 	live_states(vms)
 	if opts.json then
 		-- Every field on every entry: null where unknown (doc/json-schema.md).

@@ -104,7 +104,7 @@ cp "$NVQCTL_CONFDIR/vm/g2.conf" "$TMP/g2.conf"
 echo NCPUS=2 >> "$NVQCTL_CONFDIR/vm/g2.conf"
 run "$NVQCTL" kill g2
 is "$(rung "$OUT")" sigkill "kill: a stopped QEMU dies to SIGKILL"
-like "$ERR" "*NCPUS: unknown key*killing the running VM all the same*" \
+like "$ERR" "*NCPUS: unknown key*using the config g2 was started with*" \
     "kill: a config broken since the start is named, and kill goes on"
 gone "$pid"
 ok $? "kill: QEMU gone"
@@ -122,4 +122,24 @@ is "$RC" 0 "restart exits 0"
 like "$OUT" "*stopped by acpi*started, pid*" "restart: stopped, then started"
 [ "$(qemu_pid g2)" != "$pid" ]
 ok $? "restart: a new QEMU process"
-"$NVQCTL" kill g2 >/dev/null 2>&1
+
+# A running VM whose config broke, then vanished, since it started is
+# still listed, shown and stopped, with the config it was started with.
+pid=$(qemu_pid g2)
+wait_ready g2
+echo 'DISKS="$(reboot)"' >> "$NVQCTL_CONFDIR/vm/g2.conf"
+run "$NVQCTL" status g2
+like "$OUT" "g2 is running*$pid*" "broken config: status still shows the VM"
+like "$ERR" "*g2.conf:*DISKS*using the config g2 was started with*" \
+    "broken config: status names the error and says what it uses"
+rm "$NVQCTL_CONFDIR/vm/g2.conf"
+run "$NVQCTL" list
+like "$OUT" "*g2*running*$pid*" "deleted config: list still shows the running VM"
+run "$NVQCTL" stop g2
+is "$RC" 0 "deleted config: stop exits 0"
+is "$(rung "$OUT")" acpi "deleted config: stopped by ACPI"
+gone "$pid"
+ok $? "deleted config: QEMU gone"
+[ ! -e "$NVQCTL_RUNDIR/g2/started.conf" ]
+ok $? "deleted config: the started copy goes with the VM"
+cp "$TMP/g2.conf" "$NVQCTL_CONFDIR/vm/g2.conf"

@@ -130,7 +130,12 @@ end
 function VM:now() return core.now() end
 
 function VM:log(fmt, ...)
-	io.stdout:write(self.name, ": ", string.format(fmt, ...), "\n")
+	self:say("%s: %s", self.name, string.format(fmt, ...))
+end
+
+-- A line as given, without the VM name in front.
+function VM:say(fmt, ...)
+	io.stdout:write(string.format(fmt, ...), "\n")
 	io.stdout:flush()
 end
 

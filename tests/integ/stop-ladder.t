@@ -60,3 +60,17 @@ is "$(rung "$OUT")" sigkill "frozen: ended by SIGKILL"
 like "$OUT" "*forcing: SIGTERM*" "frozen: tried SIGTERM before SIGKILL"
 gone "$pid"
 ok $? "frozen: QEMU gone"
+
+# stop right after start: the guest is still booting and misses the first
+# button press; the ladder presses again at each progress line.
+guest_vm early no
+"$NVQCTL" start early >/dev/null
+pid=$(qemu_pid early)
+run "$NVQCTL" stop early 40
+is "$RC" 0 "early: stop during boot exits 0"
+is "$(rung "$OUT")" acpi "early: ended by ACPI"
+like "$OUT" "*
+waiting for early: 10s/40s
+early: pressed the ACPI power button again*" "early: progress line, then a second press"
+gone "$pid"
+ok $? "early: QEMU gone"

@@ -1,35 +1,45 @@
 -- reboot [--hard] <vm>: through the guest agent, or a QMP system_reset
--- with --hard.  Either way it waits for QEMU's RESET event, so success
--- means the guest really went down for a reboot.
+-- with --hard.  A reboot through the agent waits for QEMU's RESET event,
+-- so success means the guest really went down for a reboot.
 local core = require "nvq.core"
+local qmp = require "qmp"
 local util = require "util"
 local vmarg = require "vmarg"
 
 local AGENT_SYNC = 3	-- seconds for the agent to answer
 local RESET_WAIT = 60	-- seconds for the guest to reset after asking
+local WATCH_WAIT = 0.5	-- seconds to get monitor.sock for watching
+
+local function hard(v, t0)
+	local ok, why = v:reset(core.now() + 2)
+	if not ok then util.die("%s: system_reset: %s", v.name, why) end
+	v:log("reset (hard) after %.2fs", core.now() - t0)
+	return 0
+end
 
 return { run = function(pos, opts)
 	local v = vmarg.open(pos[1])
 	v:lock()
-	local pid = v:alive()
-	if not pid then util.die("%s is not running", v.name) end
+	if not v:alive() then util.die("%s is not running", v.name) end
 	local t0 = core.now()
-	local mon, err = v:qmp()
-	if not mon then util.die("%s: QMP: %s", v.name, err) end
-	if opts.hard then
-		local ok, why = mon:call("system_reset", nil, core.now() + 2)
-		if not ok then util.die("%s: system_reset: %s", v.name, why) end
-		v:log("reset (hard) after %.2fs", core.now() - t0)
-		return 0
-	end
+	if opts.hard then return hard(v, t0) end
 	if not v.cfg.GUEST_AGENT then
 		util.die("%s has no guest agent (GUEST_AGENT=no); " ..
 			"use 'nvqctl reboot --hard %s' to reset it", v.name, v.name)
 	end
+	-- The reset is watched on monitor.sock: holding control.sock for the
+	-- guest's whole reboot would leave status, list and top without QMP.
+	-- A user's monitor holding it means no watching, not no reboot.
+	local mon = qmp.connect(v.rt.monitor, core.now() + WATCH_WAIT)
 	local ok, why = v:agent_shutdown("reboot", core.now() + AGENT_SYNC)
 	if not ok then
 		util.die("%s: the guest agent did not answer (%s); " ..
 			"use 'nvqctl reboot --hard %s' to reset it", v.name, why, v.name)
+	end
+	if not mon then
+		v:log("guest agent accepted the reboot (monitor.sock is busy: " ..
+			"not waiting for the reset)")
+		return 0
 	end
 	v:log("guest agent accepted the reboot")
 	local ev, ewhy = mon:wait_event({ "RESET" }, core.now() + RESET_WAIT)

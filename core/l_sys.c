@@ -243,6 +243,20 @@ l_umask(lua_State *L)
 	return 1;
 }
 
+/* link(old, new): fails with EEXIST if new exists, which makes it an
+ * atomic "create only if absent" for a file written under another name. */
+static int
+l_link(lua_State *L)
+{
+	const char *from = luaL_checkstring(L, 1);
+	const char *to = luaL_checkstring(L, 2);
+
+	if (link(from, to) == -1)
+		return nvq_fail(L, to, errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
 static int
 l_rmdir(lua_State *L)
 {
@@ -322,6 +336,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "chmod", l_chmod },
 	{ "umask", l_umask },
 	{ "rmdir", l_rmdir },
+	{ "link", l_link },
 	{ "realpath", l_realpath },
 	{ "readdir", l_readdir },
 	{ "hostname", l_hostname },

@@ -87,6 +87,22 @@ function M.write_file_atomic(path, data, mode)
 	return true
 end
 
+-- Writes a new file whole, or fails if it exists (also when another
+-- process makes it at the same moment): nil, message, errno.
+function M.write_file_new(path, data, mode)
+	local tmp = string.format("%s.new.%d", path, core.getpid())
+	local f, err = io.open(tmp, "wb")
+	if not f then return nil, err end
+	local ok, werr = f:write(data)
+	local cok, cerr = f:close()
+	if mode then core.chmod(tmp, mode) end
+	local lok, lerr, errno = true, nil, nil
+	if ok and cok then lok, lerr, errno = core.link(tmp, path) end
+	os.remove(tmp)
+	if not ok or not cok then return nil, werr or cerr end
+	return lok, lerr, errno
+end
+
 -- Colours only on a terminal and only when NO_COLOR is unset.
 local colours = { red = "31", green = "32", yellow = "33", blue = "34", bold = "1" }
 local use_colour

@@ -36,8 +36,12 @@ function M.run(pos)
 		util.die("VM %s already exists (%s)", name, path)
 	end
 	mkdirs(paths.vmconfdir())
-	local ok, err = util.write_file_atomic(path, M.text(name))
-	if not ok then util.die("%s", err) end
+	local ok, err = util.write_file_new(path, M.text(name))
+	if not ok and core.stat(path) then
+		util.die("VM %s already exists (%s)", name, path)
+	elseif not ok then
+		util.die("%s", err)
+	end
 	util.printf("created %s\nedit it with: nvqctl config %s\n", path, name)
 	return 0
 end

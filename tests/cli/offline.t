@@ -296,3 +296,14 @@ like "$ERR" "*web1: cannot tell whether it runs: $NVQCTL_RUNDIR/web1/qemu.pid: *
     "status with an unreadable pidfile: says why"
 unlike "$OUT" "*stopped*" "status with an unreadable pidfile: not 'stopped'"
 rm -f "$NVQCTL_RUNDIR/web1"
+
+# Ten creates of one VM at once: exactly one writes it.
+i=0
+while [ $i -lt 10 ]; do
+	"$NVQCTL" create race >"$TMP/race.$i" 2>&1 &
+	i=$((i + 1))
+done
+wait
+is "$(cat "$TMP"/race.* | grep -c '^created ')" 1 "concurrent create: one succeeds"
+is "$(cat "$TMP"/race.* | grep -c 'already exists')" 9 "concurrent create: nine refused"
+is "$(ls "$NVQCTL_CONFDIR/vm" | grep -c 'race')" 1 "concurrent create: no temporary file left"

@@ -110,7 +110,12 @@ end
 
 local function dispatch(argv)
 	local first = argv[1]
-	if first == nil then
+	local alone = { ["-V"] = true, ["--version"] = true, ["-h"] = true,
+		["--help"] = true, help = true }
+	if first == nil or (alone[first] and #argv > 1) then
+		if first then
+			io.stderr:write("nvqctl: ", first, " takes no arguments\n")
+		end
 		usage(io.stderr)
 		return 2
 	elseif first == "-V" or first == "--version" then

@@ -11,6 +11,7 @@ local M = {}
 
 local QMP_TIMEOUT = 2	-- seconds for a QMP command to be answered
 local LOCK_WAIT = 120	-- seconds to wait for another command on the VM
+local LOCK_QUIET = 1	-- seconds of that before saying so
 
 local VM = {}
 VM.__index = VM
@@ -74,7 +75,15 @@ end
 -- Serialises commands on this VM; released when the process ends.
 function VM:lock(wait)
 	self:make_rundir()
-	local lk, why = core.lock(self.rt.lock, core.now() + (wait or LOCK_WAIT))
+	local deadline = core.now() + (wait or LOCK_WAIT)
+	local lk, why = core.lock(self.rt.lock, math.min(deadline,
+		core.now() + LOCK_QUIET))
+	if not lk and why == "timeout" and core.now() < deadline then
+		-- Say why nothing happens rather than wait in silence.
+		io.stderr:write("nvqctl: ", self.name, ": waiting for another " ..
+			"nvqctl command on this VM to finish\n")
+		lk, why = core.lock(self.rt.lock, deadline)
+	end
 	if not lk then
 		if why == "timeout" then
 			util.die("%s: another nvqctl command is working on this VM", self.name)

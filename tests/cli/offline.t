@@ -307,3 +307,22 @@ wait
 is "$(cat "$TMP"/race.* | grep -c '^created ')" 1 "concurrent create: one succeeds"
 is "$(cat "$TMP"/race.* | grep -c 'already exists')" 9 "concurrent create: nine refused"
 is "$(ls "$NVQCTL_CONFDIR/vm" | grep -c 'race')" 1 "concurrent create: no temporary file left"
+
+run "$NVQCTL" -V extra
+is "$RC" 2 "-V with an argument: usage error"
+like "$ERR" "nvqctl: -V takes no arguments*usage:*" "-V with an argument: says so"
+
+# A command that has to wait for another one on the same VM says so.
+printf 'NCPU=1\n' >"$NVQCTL_CONFDIR/vm/held.conf"
+mkdir -p "$NVQCTL_RUNDIR/held"
+"$LUARUN" - <<LUA &
+local core = require "nvq.core"
+local lk = assert(core.lock("$NVQCTL_RUNDIR/held/lock", core.now() + 5))
+core.sleep(2.5)
+LUA
+holder=$!
+sleep 0.5
+run "$NVQCTL" kill held
+wait "$holder"
+like "$ERR" "*held: waiting for another nvqctl command on this VM to finish*held is not running*" \
+    "a held VM lock: the wait is announced, then the command goes on"

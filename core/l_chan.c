@@ -312,14 +312,16 @@ l_close(lua_State *L)
 static int
 l_poll(lua_State *L)
 {
-	struct pollfd pfd[16];
+	struct pollfd *pfd;
 	double deadline;
 	int i, n;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	deadline = nvq_checkdeadline(L, 2);
 	n = (int)luaL_len(L, 1);
-	luaL_argcheck(L, n >= 1 && n <= 16, 1, "1 to 16 descriptors");
+	luaL_argcheck(L, n >= 1 && n <= 4096, 1, "1 to 4096 descriptors");
+	/* Scratch memory the collector owns: nothing to free on an error. */
+	pfd = lua_newuserdatauv(L, n * sizeof(*pfd), 0);
 	for (i = 0; i < n; i++) {
 		lua_geti(L, 1, i + 1);
 		pfd[i].fd = (int)luaL_checkinteger(L, -1);

@@ -13,8 +13,6 @@ local util = require "util"
 local M = {}
 
 local MAXLINE = 1024 * 1024	-- bound on one reply line from QEMU
-local POLL_MAX = 16		-- core.poll takes at most this many fds
-local ROTATE = 0.01		-- poll slice when more are waiting than fit
 local CONNECT_WAIT = 0.05	-- seconds a full listen queue may take
 
 local function request(id, q)
@@ -100,16 +98,10 @@ function M.run(paths, queries, deadline)
 	end
 	while #waiting > 0 and core.now() < deadline do
 		local fds = {}
-		for k = 1, math.min(#waiting, POLL_MAX) do
-			fds[k] = waiting[k].ch:fileno()
-		end
-		local wake = #waiting > POLL_MAX
-			and math.min(deadline, core.now() + ROTATE) or deadline
-		local ready = core.poll(fds, wake)
-		-- Those not polled this time go first next time.
-		local still = table.move(waiting, #fds + 1, #waiting, 1, {})
-		for k = 1, #fds do
-			local job = waiting[k]
+		for k, job in ipairs(waiting) do fds[k] = job.ch:fileno() end
+		local ready = core.poll(fds, deadline)
+		local still = {}
+		for k, job in ipairs(waiting) do
 			if ready[k] and drain(job, n, deadline) then
 				finish(job)
 			else

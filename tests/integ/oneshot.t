@@ -67,7 +67,7 @@ t1=$(date +%s)
 kill -CONT "$pid"
 is "$RC" 1 "qmp to a stopped QEMU exits 1"
 like "$ERR" "*o1: QMP did not answer within 2 s*" "qmp to a stopped QEMU says so"
-[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 3 ]
+[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 5 ]
 ok $? "qmp --timeout 2 returns in its time ($((t1 - t0))s)"
 
 # agent -------------------------------------------------------------
@@ -115,7 +115,7 @@ run "$NVQCTL" agent --timeout 2 o2 guest-ping
 t1=$(date +%s)
 is "$RC" 1 "agent to a hung agent exits 1"
 like "$ERR" "*o2: the guest agent did not answer within 2 s*" "agent to a hung agent says so"
-[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 3 ]
+[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 5 ]
 ok $? "agent --timeout 2 returns in its time ($((t1 - t0))s)"
 
 # guest-shutdown: no reply on success; a bad mode is an error reply.

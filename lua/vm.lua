@@ -1,6 +1,7 @@
 -- vm.lua: one VM's runtime: its files, liveness, and the handle that
 -- commands and policies drive it through.  The handle is the API a
--- user's policy is written against (documented in nvqctl-lua(7)).
+-- user's policy is written against (documented in README.md, "Policies
+-- and the Lua API").
 local core = require "nvq.core"
 local paths = require "paths"
 local qmp = require "qmp"

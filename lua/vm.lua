@@ -19,10 +19,8 @@ VM.__index = VM
 
 function M.open(name, cfg)
 	return setmetatable({ name = name, cfg = cfg,
-		rt = paths.runtime(name), t0 = core.now() }, VM)
+		rt = paths.runtime(name) }, VM)
 end
-
-M.now = core.now
 
 function M.alive(name, pidfile)
 	local pid, why = core.alive(pidfile)
@@ -91,13 +89,8 @@ function VM:lock(wait)
 		end
 		util.die("%s: cannot lock: %s", self.name, why)
 	end
-	self.lk = lk
+	self.lk = lk	-- referenced, so the collector cannot release it early
 	return lk
-end
-
-function VM:unlock()
-	if self.lk then self.lk:unlock() end
-	self.lk = nil
 end
 
 function VM:qmp(deadline)

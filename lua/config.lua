@@ -376,9 +376,6 @@ function M.load(name, mode)
 	return build(name, file, src, mode)
 end
 
--- Checks a candidate file as if it were the config of VM name.  Errors
--- and line numbers name label (the real config's path when checking an
--- edited copy).  Returns cfg, or nil and the message.
 -- The files a running VM was started with, kept in its run directory:
 -- stop, status and the rest still work on a VM whose config has been
 -- broken or removed since.  nil when there is no copy.
@@ -396,6 +393,9 @@ function M.save_started(cfg, rt)
 	util.write_file_atomic(rt.started_global, gsrc, "0600")
 end
 
+-- Checks a candidate file as if it were the config of VM name.  Errors
+-- and line numbers name label (the real config's path when checking an
+-- edited copy).  Returns cfg, or nil and the message.
 function M.check_file(path, name, label)
 	local ok, res = pcall(function()
 		if not paths.valid_name(name) then

@@ -2,7 +2,8 @@
 --
 -- Copy this file to $NVQCTL_CONFDIR/policies/shutdown.lua to change it.
 -- stop(vm, opt) gets the VM handle (README, "Policies and the Lua API") and
--- opt = { timeout = seconds, deadline = absolute time, force = bool };
+-- opt = { timeout = seconds, deadline = absolute time, force = bool,
+-- start = absolute time the stop began };
 -- it returns the name of the rung that ended the VM, or nil and why.
 local P = {
 	agent_sync = 3,		-- seconds for the agent to answer guest-sync

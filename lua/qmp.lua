@@ -96,7 +96,6 @@ function M.connect(path, deadline)
 		ch:close()
 		return nil, "no QMP greeting (" .. (why or "unexpected message") .. ")"
 	end
-	c.greeting = greet.QMP
 	local ok, cwhy = c:call("qmp_capabilities", nil, deadline)
 	if not ok then
 		ch:close()

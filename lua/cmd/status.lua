@@ -72,4 +72,4 @@ return { run = function(pos, opts)
 		show(s)
 	end
 	return 0
-end, collect = collect }
+end }

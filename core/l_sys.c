@@ -126,13 +126,6 @@ l_getpid(lua_State *L)
 }
 
 static int
-l_getuid(lua_State *L)
-{
-	lua_pushinteger(L, geteuid());
-	return 1;
-}
-
-static int
 l_isatty(lua_State *L)
 {
 	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
@@ -327,7 +320,6 @@ static const luaL_Reg sys_funcs[] = {
 	{ "time", l_time },
 	{ "sleep", l_sleep },
 	{ "getpid", l_getpid },
-	{ "getuid", l_getuid },
 	{ "isatty", l_isatty },
 	{ "kill", l_kill },
 	{ "stat", l_stat },

@@ -131,16 +131,8 @@ local function dispatch(argv)
 		usage(io.stderr)
 		return 2
 	end
-	local ok, opts, pos = pcall(parse, cmd, argv, 2)
-	if not ok then
-		local e = opts
-		if util.is_failure(e) then
-			io.stderr:write("nvqctl: ", e.msg, "\n")
-			command_usage(cmd)
-			return 2
-		end
-		error(e, 0)
-	end
+	-- A usage error is reported by main, with this command's usage.
+	local opts, pos = parse(cmd, argv, 2)
 	local rc = require(cmd.module).run(pos, opts)
 	return rc or 0
 end

@@ -137,8 +137,8 @@ function M.kill(v)
 		v:clear_stale()
 		util.die("%s is not running", v.name)
 	end
-	io.stderr:write("nvqctl: warning: killing ", v.name,
-		": guest data not yet written to disk may be lost\n")
+	util.warn("killing %s: guest data not yet written to disk may be lost",
+		v.name)
 	local t0 = core.now()
 	local rung = "quit"
 	local deadline = t0 + KILL_QUIT_WAIT

@@ -67,9 +67,9 @@ function M.read_file(path)
 	return data
 end
 
--- Writes a file whole or not at all: a temporary file renamed into place.
-function M.write_file_atomic(path, data, mode)
-	local tmp = string.format("%s.tmp.%d", path, core.getpid())
+-- The temporary file the two writers below put in place: true, or nil
+-- and the message with nothing left behind.
+local function write_temp(tmp, data, mode)
 	local f, err = io.open(tmp, "wb")
 	if not f then return nil, err end
 	local ok, werr = f:write(data)
@@ -79,6 +79,14 @@ function M.write_file_atomic(path, data, mode)
 		return nil, werr or cerr
 	end
 	if mode then core.chmod(tmp, mode) end
+	return true
+end
+
+-- Writes a file whole or not at all: a temporary file renamed into place.
+function M.write_file_atomic(path, data, mode)
+	local tmp = string.format("%s.tmp.%d", path, core.getpid())
+	local ok, err = write_temp(tmp, data, mode)
+	if not ok then return nil, err end
 	local rok, rerr = os.rename(tmp, path)
 	if not rok then
 		os.remove(tmp)
@@ -91,15 +99,10 @@ end
 -- process makes it at the same moment): nil, message, errno.
 function M.write_file_new(path, data, mode)
 	local tmp = string.format("%s.new.%d", path, core.getpid())
-	local f, err = io.open(tmp, "wb")
-	if not f then return nil, err end
-	local ok, werr = f:write(data)
-	local cok, cerr = f:close()
-	if mode then core.chmod(tmp, mode) end
-	local lok, lerr, errno = true, nil, nil
-	if ok and cok then lok, lerr, errno = core.link(tmp, path) end
+	local ok, err = write_temp(tmp, data, mode)
+	if not ok then return nil, err end
+	local lok, lerr, errno = core.link(tmp, path)
 	os.remove(tmp)
-	if not ok or not cok then return nil, werr or cerr end
 	return lok, lerr, errno
 end
 

@@ -28,7 +28,10 @@ static const struct {
 	{ NULL, 0 }
 };
 
-/* Pushes nil, "message: strerror", errno: the io library's convention. */
+/*
+ * Pushes nil, "message: strerror", errno: the io library's convention.
+ * Where errno still holds the error, luaL_fileresult does the same.
+ */
 int
 nvq_fail(lua_State *L, const char *what, int err)
 {
@@ -140,10 +143,7 @@ l_kill(lua_State *L)
 
 	if (pid <= 0)
 		return luaL_argerror(L, 1, "positive pid expected");
-	if (kill(pid, sig) == -1)
-		return nvq_fail(L, NULL, errno);
-	lua_pushboolean(L, 1);
-	return 1;
+	return luaL_fileresult(L, kill(pid, sig) == 0, NULL);
 }
 
 static const char *
@@ -212,10 +212,7 @@ l_mkdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 
-	if (mkdir(path, checkmode(L, 2)) == -1)
-		return nvq_fail(L, path, errno);
-	lua_pushboolean(L, 1);
-	return 1;
+	return luaL_fileresult(L, mkdir(path, checkmode(L, 2)) == 0, path);
 }
 
 static int
@@ -223,10 +220,7 @@ l_chmod(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 
-	if (chmod(path, checkmode(L, 2)) == -1)
-		return nvq_fail(L, path, errno);
-	lua_pushboolean(L, 1);
-	return 1;
+	return luaL_fileresult(L, chmod(path, checkmode(L, 2)) == 0, path);
 }
 
 static int
@@ -244,10 +238,7 @@ l_link(lua_State *L)
 	const char *from = luaL_checkstring(L, 1);
 	const char *to = luaL_checkstring(L, 2);
 
-	if (link(from, to) == -1)
-		return nvq_fail(L, to, errno);
-	lua_pushboolean(L, 1);
-	return 1;
+	return luaL_fileresult(L, link(from, to) == 0, to);
 }
 
 static int
@@ -255,10 +246,7 @@ l_rmdir(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
 
-	if (rmdir(path) == -1)
-		return nvq_fail(L, path, errno);
-	lua_pushboolean(L, 1);
-	return 1;
+	return luaL_fileresult(L, rmdir(path) == 0, path);
 }
 
 /* realpath(path) -> absolute path, symlinks resolved | nil, msg, errno */

@@ -26,6 +26,16 @@ struct tty {
 
 static volatile sig_atomic_t caught_sig;
 
+/* The signals catch_signals() takes, by the names caught() gives back. */
+static const struct {
+	const char	*name;
+	int		 sig;
+} known[] = {
+	{ "INT", SIGINT }, { "TERM", SIGTERM }, { "HUP", SIGHUP },
+	{ "QUIT", SIGQUIT }, { "WINCH", SIGWINCH }, { "PIPE", SIGPIPE },
+	{ NULL, 0 }
+};
+
 static void
 on_signal(int sig)
 {
@@ -147,11 +157,6 @@ l_write_fd(lua_State *L)
 static int
 l_catch_signals(lua_State *L)
 {
-	static const struct { const char *name; int sig; } known[] = {
-		{ "INT", SIGINT }, { "TERM", SIGTERM }, { "HUP", SIGHUP },
-		{ "QUIT", SIGQUIT }, { "WINCH", SIGWINCH }, { "PIPE", SIGPIPE },
-		{ NULL, 0 }
-	};
 	struct sigaction sa;
 	int i, n;
 
@@ -181,32 +186,15 @@ l_catch_signals(lua_State *L)
 static int
 l_caught(lua_State *L)
 {
-	int sig = caught_sig;
+	int sig = caught_sig, k;
 
 	caught_sig = 0;
-	switch (sig) {
-	case 0:
-		return 0;
-	case SIGINT:
-		lua_pushliteral(L, "INT");
-		break;
-	case SIGTERM:
-		lua_pushliteral(L, "TERM");
-		break;
-	case SIGHUP:
-		lua_pushliteral(L, "HUP");
-		break;
-	case SIGQUIT:
-		lua_pushliteral(L, "QUIT");
-		break;
-	case SIGPIPE:
-		lua_pushliteral(L, "PIPE");
-		break;
-	default:
-		lua_pushliteral(L, "WINCH");
-		break;
-	}
-	return 1;
+	for (k = 0; known[k].name != NULL; k++)
+		if (known[k].sig == sig) {
+			lua_pushstring(L, known[k].name);
+			return 1;
+		}
+	return 0;
 }
 
 static const luaL_Reg tty_methods[] = {

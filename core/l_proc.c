@@ -263,9 +263,10 @@ l_run(lua_State *L)
 	push_result(L, &c, done);
 	free(c.out.buf);
 	free(c.err.buf);
-	for (i = 0; i < 2; i++)
-		if ((i ? c.err.fd : c.out.fd) != -1)
-			close(i ? c.err.fd : c.out.fd);
+	if (c.out.fd != -1)
+		close(c.out.fd);
+	if (c.err.fd != -1)
+		close(c.err.fd);
 	return 1;
 }
 

@@ -7,14 +7,14 @@ local vmarg = require "vmarg"
 
 local M = {}
 
-M.TIMEOUT = 10	-- seconds, when --timeout is not given
+local TIMEOUT = 10	-- seconds, when --timeout is not given
 local MAXLINE = 16 * 1024 * 1024
 
 -- setup(what, pos, opts) -> VM handle, json-args text | nil, seconds.
 -- Bad arguments are usage errors before anything is opened.
 function M.setup(what, pos, opts)
 	local timeout = opts.timeout and vmarg.seconds(opts.timeout, "--timeout")
-		or M.TIMEOUT
+		or TIMEOUT
 	local args = pos[3]
 	if args then
 		local ok, err = qmptext.check_object(args)

@@ -15,7 +15,7 @@ local M = {}
 
 -- Seconds all the running VMs together have to answer QMP: one that
 -- does not answer costs the frame this much and no more.
-M.QMP_WAIT = 0.5
+local QMP_WAIT = 0.5
 
 local QUERIES = {
 	{ execute = "query-status" },
@@ -130,7 +130,7 @@ function M.sample()
 			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))
 		end
 	end
-	local jobs = qmpbatch.run(socks, QUERIES, core.now() + M.QMP_WAIT)
+	local jobs = qmpbatch.run(socks, QUERIES, core.now() + QMP_WAIT)
 	for i, e in ipairs(vms) do answers(e, jobs[i]) end
 	return { time = core.time(), t = core.now(), configured = configured,
 		vms = vms }

@@ -102,9 +102,8 @@ end
 
 local function live(interval, count)
 	core.catch_signals({ "INT", "TERM", "HUP", "WINCH" })
-	-- Keys one at a time, no echo; ^C still signals.  Restored on every
-	-- way out: at the end of this function, on an error unwinding
-	-- through it (<close>), and when the handle is collected.
+	-- Keys one at a time, no echo; ^C still signals.  <close> restores
+	-- the terminal on every way out of this function, errors included.
 	local tty <close> = core.isatty(0) and core.tty_raw(0, "cbreak") or nil
 	local hint = tty and "(q quits)" or nil
 	local view = topview.new()
@@ -129,12 +128,8 @@ local function live(interval, count)
 			what, sig = wait(tty, due)
 			if what == "redraw" then draw(view, f, hint, true) end
 		until what ~= "redraw"
-		if what == "quit" then
-			if tty then tty:restore() end
-			return SIGNAL_EXIT[sig] or 0
-		end
+		if what == "quit" then return SIGNAL_EXIT[sig] or 0 end
 	end
-	if tty then tty:restore() end
 	return 0
 end
 

@@ -13,6 +13,11 @@ local PRE_START_WAIT = 300	-- seconds a PRE_START hook may take
 local KILL_QUIT_WAIT = 0.25	-- seconds "kill" gives QMP quit
 local POLICY_SLACK = 20		-- seconds a policy may run past its deadline
 
+-- How a process run by core.run ended, for a message.
+local function ended(r)
+	return r.status and "exit " .. r.status or "signal " .. r.signal
+end
+
 local function pre_start(v)
 	local hook = v.cfg.PRE_START
 	if hook == nil or hook == "" then return end
@@ -25,7 +30,7 @@ local function pre_start(v)
 			v.name, hook, PRE_START_WAIT)
 	elseif r.status ~= 0 then
 		util.die("%s: pre-start hook %s failed (%s); not starting", v.name,
-			hook, r.status and "exit " .. r.status or "signal " .. r.signal)
+			hook, ended(r))
 	end
 end
 
@@ -80,8 +85,7 @@ function M.start(v)
 		util.die("%s: QEMU did not start within %ds", v.name, START_WAIT)
 	elseif r.status ~= 0 then
 		v:clear_stale()
-		local msg = r.stderr ~= "" and r.stderr or
-			(r.status and "exit " .. r.status or "signal " .. r.signal) .. "\n"
+		local msg = r.stderr ~= "" and r.stderr or ended(r) .. "\n"
 		util.die("%s: QEMU failed to start:\n%s", v.name, indent(msg))
 	end
 	if r.stderr ~= "" then io.stderr:write(indent(r.stderr), "\n") end

@@ -5,7 +5,6 @@ local M = {}
 
 -- An expected failure: printed as "nvqctl: msg", exit code 1 (or code).
 local Failure = {}
-Failure.__index = Failure
 Failure.__tostring = function(e) return e.msg end
 
 function M.die(fmt, ...)

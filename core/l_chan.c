@@ -308,7 +308,8 @@ l_close(lua_State *L)
 	return 0;
 }
 
-/* poll({fd, ...}, deadline) -> {true|false, ...}: which can be read */
+/* poll({fd, ...}, deadline) -> {true|false, ...}: which can be read;
+ * all false at the deadline or on a signal */
 static int
 l_poll(lua_State *L)
 {
@@ -329,11 +330,14 @@ l_poll(lua_State *L)
 		pfd[i].revents = 0;
 		lua_pop(L, 1);
 	}
+	/* Only a bad descriptor or no memory makes poll fail: a caller's
+	 * bug, raised as an error rather than a result it would index. */
 	if (poll(pfd, n, nvq_poll_ms(deadline)) == -1 && errno != EINTR)
-		return nvq_fail(L, "poll", errno);
+		return luaL_error(L, "poll: %s", strerror(errno));
 	for (i = 0; i < n; i++)
 		if (pfd[i].revents & POLLNVAL)
-			return nvq_fail(L, "poll", EBADF);
+			return luaL_error(L, "poll: descriptor %d is not open",
+			    pfd[i].fd);
 	lua_createtable(L, n, 0);
 	for (i = 0; i < n; i++) {
 		lua_pushboolean(L, pfd[i].revents != 0);

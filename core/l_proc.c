@@ -122,9 +122,12 @@ collect(struct child *c, double deadline)
 				return 0;
 			continue;
 		}
-		/* A daemon may keep our pipes: stop once the child is reaped. */
-		if (poll(pfd, n, reaped ? 0 : 10) == -1 && errno != EINTR)
-			return 1;
+		/* A daemon may keep our pipes: stop once the child is reaped.
+		 * A failed poll is only retried: the child is not done. */
+		if (poll(pfd, n, reaped ? 0 : 10) == -1 && errno != EINTR) {
+			nvq_nap(0.01);
+			continue;
+		}
 		for (i = 0; i < 2; i++)
 			if (s[i]->fd != -1)
 				sink_read(s[i]);
@@ -157,17 +160,18 @@ child_setup(int mode, int target, int pipefd[2])
 static int
 start(struct child *c, char *const argv[], const int mode[3])
 {
-	int p[2][2] = { { -1, -1 }, { -1, -1 } }, exe[2], err = 0, i;
+	int p[2][2] = { { -1, -1 }, { -1, -1 } }, exe[2] = { -1, -1 };
+	int err = 0, i;
 	ssize_t n;
 
 	for (i = 0; i < 2; i++)
 		if (mode[i + 1] == 2 && pipe(p[i]) == -1)
-			return errno;
+			goto fail;
 	if (pipe(exe) == -1)
-		return errno;
+		goto fail;
 	fcntl(exe[1], F_SETFD, FD_CLOEXEC);
 	if ((c->pid = fork()) == -1)
-		return errno;
+		goto fail;
 	if (c->pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		close(exe[0]);
@@ -189,10 +193,24 @@ start(struct child *c, char *const argv[], const int mode[3])
 		continue;
 	close(exe[0]);
 	if (n == sizeof(err)) {
+		/* exec failed: the child is gone, so are its pipes. */
 		waitpid(c->pid, NULL, 0);
+		for (i = 0; i < 2; i++)
+			if (p[i][0] != -1)
+				close(p[i][0]);
+		c->out.fd = c->err.fd = -1;
 		return err;
 	}
 	return 0;
+fail:
+	err = errno;
+	for (i = 0; i < 4; i++)
+		if (p[i / 2][i % 2] != -1)
+			close(p[i / 2][i % 2]);
+	for (i = 0; i < 2; i++)
+		if (exe[i] != -1)
+			close(exe[i]);
+	return err;
 }
 
 static void

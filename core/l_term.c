@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <termios.h>
@@ -98,9 +99,10 @@ l_tty_size(lua_State *L)
 {
 	struct winsize ws;
 
-	if (ioctl((int)luaL_checkinteger(L, 1), TIOCGWINSZ, &ws) == -1 ||
-	    ws.ws_row == 0)
-		return nvq_fail(L, "TIOCGWINSZ", errno ? errno : ENOTTY);
+	if (ioctl((int)luaL_checkinteger(L, 1), TIOCGWINSZ, &ws) == -1)
+		return nvq_fail(L, "TIOCGWINSZ", errno);
+	if (ws.ws_row == 0)
+		return nvq_fail(L, "TIOCGWINSZ", ENOTTY);
 	lua_pushinteger(L, ws.ws_row);
 	lua_pushinteger(L, ws.ws_col);
 	return 2;
@@ -140,7 +142,14 @@ l_write_fd(lua_State *L)
 
 	while (done < len) {
 		if ((n = write(fd, s + done, len - done)) == -1) {
-			if (errno == EINTR || errno == EAGAIN)
+			if (errno == EAGAIN) {
+				/* A non-blocking descriptor: wait, don't spin. */
+				struct pollfd pfd = { fd, POLLOUT, 0 };
+
+				poll(&pfd, 1, 1000);
+				continue;
+			}
+			if (errno == EINTR)
 				continue;
 			return nvq_fail(L, "write", errno);
 		}

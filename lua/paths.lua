@@ -56,4 +56,20 @@ function M.vm_names()
 	return names
 end
 
+-- The configured VMs, then any whose QEMU still runs though its config
+-- is gone; and how many of them are configured.
+function M.vm_names_and_running()
+	local all, seen = M.vm_names(), {}
+	local configured = #all
+	for _, n in ipairs(all) do seen[n] = true end
+	for _, n in ipairs(core.readdir(M.rundir()) or {}) do
+		if not seen[n] and M.valid_name(n) and
+		    core.alive(M.runtime(n).pidfile) then
+			all[#all + 1] = n
+		end
+	end
+	table.sort(all)
+	return all, configured
+end
+
 return M

@@ -26,20 +26,6 @@ local QUERIES = {
 		arguments = { ["command-line"] = "info network" } },
 }
 
--- Configured VMs, and any VM still running whose config has gone.
-local function names()
-	local list, seen = paths.vm_names(), {}
-	for _, n in ipairs(list) do seen[n] = true end
-	local configured = #list
-	for _, n in ipairs(core.readdir(paths.rundir()) or {}) do
-		if not seen[n] and paths.valid_name(n) then
-			list[#list + 1] = n
-		end
-	end
-	table.sort(list)
-	return list, configured
-end
-
 local function blockstats(r)
 	if not r or type(r.ok) ~= "table" then return nil end
 	local rd, wr = 0, 0
@@ -121,7 +107,7 @@ end
 -- sample() -> { time = epoch, configured = n, vms = { entry, ... } }
 -- for the VMs that run (hold their pidfile lock) right now.
 function M.sample()
-	local all, configured = names()
+	local all, configured = paths.vm_names_and_running()
 	local vms, socks = {}, {}
 	for _, name in ipairs(all) do
 		local pid = vm.alive(name, paths.runtime(name).pidfile)

@@ -40,20 +40,6 @@ local function live_states(vms)
 	end
 end
 
--- The configured VMs, and any still running whose config is gone.
-local function names()
-	local all, seen = paths.vm_names(), {}
-	for _, n in ipairs(all) do seen[n] = true end
-	for _, n in ipairs(core.readdir(paths.rundir()) or {}) do
-		if not seen[n] and paths.valid_name(n) and
-		    core.alive(paths.runtime(n).pidfile) then
-			all[#all + 1] = n
-		end
-	end
-	table.sort(all)
-	return all
-end
-
 local function show(vms)
 	if #vms == 0 then
 		print("no VMs configured in " .. paths.vmconfdir())
@@ -73,7 +59,9 @@ end
 
 return { run = function(_, opts)
 	local vms = {}
-	for _, name in ipairs(names()) do vms[#vms + 1] = entry(name) end
+	for _, name in ipairs(paths.vm_names_and_running()) do
+		vms[#vms + 1] = entry(name)
+	end
 	live_states(vms)
 	if opts.json then
 		-- Every field on every entry: null where unknown (doc/json-schema.md).

@@ -326,3 +326,11 @@ run "$NVQCTL" kill held
 wait "$holder"
 like "$ERR" "*held: waiting for another nvqctl command on this VM to finish*held is not running*" \
     "a held VM lock: the wait is announced, then the command goes on"
+
+# A stray file in the run directory is no VM, and breaks nothing.
+mkdir -p "$NVQCTL_RUNDIR" && : >"$NVQCTL_RUNDIR/junk"
+run "$NVQCTL" top -n 1
+is "$RC" 0 "a stray file in the run directory: top works"
+run "$NVQCTL" list
+is "$RC" 0 "a stray file in the run directory: list works"
+unlike "$OUT" "*junk*" "a stray file in the run directory: not listed"

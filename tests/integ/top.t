@@ -278,8 +278,12 @@ tm send-keys -t top "clear; $NVQCTL top -n 2 0.3; echo n2-exit-\$?" Enter
 tm_wait "^n2-exit-0" 5
 ok $? "-n 2 on a terminal exits by itself"
 
-tm send-keys -t top "sh -c 'echo \$\$ > $TMP/top.pid; exec $NVQCTL top 0.5'; echo term-exit-\$?" Enter
-tm_wait "VMs: 2 running"
+# The screen still shows the -n 2 frames: wait for the pid file (and
+# the new top's header, after a clear) rather than for a header alone.
+tm send-keys -t top "clear; sh -c 'echo \$\$ > $TMP/top.pid; exec $NVQCTL top 0.5'; echo term-exit-\$?" Enter
+i=0
+while [ ! -s "$TMP/top.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+tm_wait "(q quits)"
 kill -TERM "$(cat "$TMP/top.pid")"
 tm_wait "^term-exit-143"
 ok $? "SIGTERM ends top (status 143)"

@@ -4,7 +4,7 @@
 PREFIX?=	/usr/local
 BINDIR?=	$(PREFIX)/sbin
 MANDIR?=	$(PREFIX)/man
-SHAREDIR?=	$(PREFIX)/share/nvqctl
+EXAMPLESDIR?=	$(PREFIX)/share/examples/nvqctl
 CONFDIR?=	$(PREFIX)/etc/nvqctl
 RUNDIR?=	/var/run/nvqctl
 
@@ -76,10 +76,12 @@ bench: nvqctl
 
 install: nvqctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(CONFDIR)/vm
+	    $(DESTDIR)$(EXAMPLESDIR)/rc.d $(DESTDIR)$(CONFDIR)/vm
 	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
 	install -m 644 doc/nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
-	install -m 644 examples/* $(DESTDIR)$(SHAREDIR)/examples/
+	install -m 644 examples/vm.conf examples/nvqctl.conf \
+	    policies/shutdown.lua $(DESTDIR)$(EXAMPLESDIR)/
+	install -m 755 rc.d/nvqctl $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
 
 clean:
 	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \

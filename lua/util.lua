@@ -117,6 +117,13 @@ function M.colour(name, s)
 	return "\27[" .. colours[name] .. "m" .. s .. "\27[0m"
 end
 
+-- The colour list and status give a VM state.
+function M.state_colour(state)
+	if state == "running" then return "green" end
+	if state == "stopped" then return "red" end
+	return "yellow"
+end
+
 function M.fmt_bytes(n)
 	if n == nil then return "?" end
 	local units = { "B", "K", "M", "G", "T" }

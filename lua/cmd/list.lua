@@ -48,10 +48,9 @@ local function show(vms)
 	util.printf("%-20s %-12s %-8s %-5s %-7s %s\n",
 		"NAME", "STATE", "PID", "VCPU", "MEM", "ACCEL")
 	for _, e in ipairs(vms) do
-		local colour = e.state == "running" and "green"
-			or e.state == "stopped" and "red" or "yellow"
 		util.printf("%-20s %s %-8s %-5s %-7s %s\n", e.name,
-			util.colour(colour, string.format("%-12s", e.state)),
+			util.colour(util.state_colour(e.state),
+				string.format("%-12s", e.state)),
 			e.pid or "-", e.vcpus or "-",
 			e.memory_mib and e.memory_mib .. "M" or "-", e.accel or "-")
 	end

@@ -29,9 +29,8 @@ local function collect(v)
 end
 
 local function show(s)
-	local colour = s.state == "running" and "green"
-		or s.state == "stopped" and "red" or "yellow"
-	util.printf("%s is %s\n", s.name, util.colour(colour, s.state))
+	util.printf("%s is %s\n", s.name,
+		util.colour(util.state_colour(s.state), s.state))
 	local function row(k, v) if v then util.printf("  %-9s %s\n", k .. ":", v) end end
 	row("pid", s.pid)
 	row("uptime", s.uptime and util.fmt_duration(s.uptime))

@@ -4,6 +4,7 @@
  * directories' metadata, modes, signals by name).
  */
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -303,6 +304,36 @@ l_hostname(lua_State *L)
 	return 1;
 }
 
+/* uname() -> {sysname=, release=, machine=} */
+static int
+l_uname(lua_State *L)
+{
+	struct utsname u;
+
+	if (uname(&u) == -1)
+		return nvq_fail(L, "uname", errno);
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, u.sysname);
+	lua_setfield(L, -2, "sysname");
+	lua_pushstring(L, u.release);
+	lua_setfield(L, -2, "release");
+	lua_pushstring(L, u.machine);
+	lua_setfield(L, -2, "machine");
+	return 1;
+}
+
+/* nvmm_probe() -> true, what it offers | false, why not */
+static int
+l_nvmm_probe(lua_State *L)
+{
+	char why[160];
+	int ok = os_nvmm_probe(why, sizeof(why));
+
+	lua_pushboolean(L, ok);
+	lua_pushstring(L, why);
+	return 2;
+}
+
 static const luaL_Reg sys_funcs[] = {
 	{ "now", l_now },
 	{ "time", l_time },
@@ -320,6 +351,8 @@ static const luaL_Reg sys_funcs[] = {
 	{ "realpath", l_realpath },
 	{ "readdir", l_readdir },
 	{ "hostname", l_hostname },
+	{ "nvmm_probe", l_nvmm_probe },
+	{ "uname", l_uname },
 	{ NULL, NULL }
 };
 

@@ -122,3 +122,11 @@ os_procstat(pid_t pid, struct nvq_procstat *ps)
 	ps->start = boot_time() + start / hz;
 	return 0;
 }
+
+/* NVMM is NetBSD's: there is nothing to probe here. */
+int
+os_nvmm_probe(char *why, size_t len)
+{
+	snprintf(why, len, "NVMM exists only on NetBSD");
+	return 0;
+}

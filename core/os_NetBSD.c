@@ -7,8 +7,14 @@
 #include <sys/event.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
+#include <sys/ioctl.h>
+
+#include <dev/nvmm/nvmm.h>
+#include <dev/nvmm/nvmm_ioctl.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,4 +93,45 @@ os_procstat(pid_t pid, struct nvq_procstat *ps)
 	ps->rss = (long long)kp.p_vm_rssize * getpagesize();
 	ps->start = kp.p_ustart_sec + kp.p_ustart_usec / 1e6;
 	return 0;
+}
+
+/*
+ * Whether QEMU's -accel nvmm can work: the device opens (ENXIO means
+ * the kernel found no VMX/SVM backend) and answers the capability query
+ * with the version the kernel was built for.
+ */
+int
+os_nvmm_probe(char *why, size_t len)
+{
+	struct nvmm_ioc_capability args;
+	int fd, e;
+
+	if ((fd = open("/dev/nvmm", O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		if (e == ENOENT)
+			snprintf(why, len, "no /dev/nvmm (modload nvmm?)");
+		else if (e == ENXIO)
+			snprintf(why, len, "/dev/nvmm has no backend: "
+			    "the CPU offers no VMX/SVM");
+		else
+			snprintf(why, len, "/dev/nvmm: %s", strerror(e));
+		return 0;
+	}
+	memset(&args, 0, sizeof(args));
+	if (ioctl(fd, NVMM_IOC_CAPABILITY, &args) == -1) {
+		e = errno;
+		close(fd);
+		snprintf(why, len, "/dev/nvmm: capability query failed: %s",
+		    strerror(e));
+		return 0;
+	}
+	close(fd);
+	if (args.cap.version != NVMM_KERN_VERSION) {
+		snprintf(why, len, "/dev/nvmm speaks version %u, not %u",
+		    (unsigned)args.cap.version, (unsigned)NVMM_KERN_VERSION);
+		return 0;
+	}
+	snprintf(why, len, "NVMM version %u, up to %u vCPUs",
+	    (unsigned)args.cap.version, (unsigned)args.cap.max_vcpus);
+	return 1;
 }

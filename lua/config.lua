@@ -1,6 +1,7 @@
 -- config.lua: a VM's configuration: the keys, their defaults and checks,
 -- and loading the global file and the VM's file (whose syntax is
 -- confsyntax's) into one table of typed values.
+local accel = require "accel"
 local core = require "nvq.core"
 local paths = require "paths"
 local syntax = require "confsyntax"
@@ -287,14 +288,6 @@ local CHECK = {
 	PRE_START = function(raw) return raw end,
 }
 
--- The accelerator ACCEL=auto stands for on this host.
-local function resolve_accel(accel)
-	if accel ~= "auto" then return accel end
-	if core.access("/dev/nvmm") then return "nvmm" end
-	if core.access("/dev/kvm") then return "kvm" end
-	return "tcg"
-end
-
 local function read(path)
 	-- A regular file only: opening a FIFO would wait for a writer for
 	-- ever, and a device such as /dev/zero would never end.
@@ -346,7 +339,9 @@ local function build(name, file, src, mode, global_path)
 		cfg[key] = CHECK[key](st.vars[key], st.origin[key] or DEFAULT_ORIGIN,
 			key, cfg, mode)
 	end
-	cfg.accel = resolve_accel(cfg.ACCEL)
+	-- accel_note: why auto passed over an accelerator, or why the one
+	-- asked for will not run a guest here; dryrun and start print it.
+	cfg.accel, cfg.accel_note = accel.resolve(cfg.ACCEL)
 	cfg.cpu = cfg.CPU
 	-- QEMU refuses -cpu host under TCG; max is its closest match.
 	if cfg.accel == "tcg" and (cfg.cpu == "host"
@@ -385,12 +380,13 @@ function M.load_started(name, rt)
 	return build(name, rt.started_conf, src, "list", rt.started_global)
 end
 
--- Keeps those copies; called once QEMU runs.
+-- Keeps those copies, and the accelerator chosen; called once QEMU runs.
 function M.save_started(cfg, rt)
 	local src = read(cfg.file)
 	local gsrc = cfg.global_file and read(cfg.global_file) or ""
 	if src then util.write_file_atomic(rt.started_conf, src, "0600") end
 	util.write_file_atomic(rt.started_global, gsrc, "0600")
+	util.write_file_atomic(rt.accel, cfg.accel .. "\n", "0600")
 end
 
 -- Checks a candidate file as if it were the config of VM name.  Errors

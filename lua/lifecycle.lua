@@ -73,6 +73,7 @@ function M.start(v)
 	end
 	v:clear_stale()
 	pre_start(v)
+	if v.cfg.accel_note then util.warn("%s", v.cfg.accel_note) end
 	local argv = qemuargv.build(v.cfg)
 	-- Sockets and pidfile are created by QEMU: owner-only.
 	local old = core.umask("077")

@@ -27,6 +27,7 @@ function M.runtime(name)
 		control = d .. "/control.sock",
 		started_conf = d .. "/started.conf",
 		started_global = d .. "/started-global.conf",
+		accel = d .. "/accel",
 		serial = d .. "/serial.sock",
 		agent = d .. "/guest-agent.sock",
 		lock = d .. "/lock",

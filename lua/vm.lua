@@ -39,11 +39,25 @@ function VM:alive()
 	return pid, why
 end
 
+-- The accelerator in use: what start recorded for a running VM (auto
+-- may resolve differently now), else what the config resolves to.
+function VM:accel()
+	if self.pid then
+		local f = io.open(self.rt.accel, "rb")
+		if f then
+			local a = f:read("l")
+			f:close()
+			if a and a:match("^%l+$") then return a end
+		end
+	end
+	return self.cfg.accel
+end
+
 -- Files a dead QEMU left behind.
 function VM:stale_files()
 	local left = {}
 	for _, k in ipairs({ "pidfile", "monitor", "control", "serial",
-		"agent", "started_conf", "started_global" }) do
+		"agent", "started_conf", "started_global", "accel" }) do
 		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
 	end
 	return left

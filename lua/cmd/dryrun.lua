@@ -26,6 +26,7 @@ end
 function M.run(pos, opts)
 	local cfg = config.load(pos[1], "dryrun")
 	for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
+	if cfg.accel_note then util.warn("%s", cfg.accel_note) end
 	local argv = qemuargv.build(cfg)
 	if opts.json then
 		io.stdout:write(util.to_json(argv), "\n")

@@ -17,7 +17,7 @@ local function entry(name)
 	end
 	local v = vm.open(name, cfg)
 	return { name = name, state = "stopped", pid = v:alive(), vm = v,
-		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = cfg.accel }
+		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = v:accel() }
 end
 
 -- Running VMs are asked together, so several wedged QEMUs cost one

@@ -8,7 +8,7 @@ local function collect(v)
 	local state, pid = v:state()
 	local s = {
 		name = v.name, state = state, pid = pid,
-		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v.cfg.accel,
+		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
 		config = v.cfg.file,
 	}
 	if pid then

@@ -6,12 +6,37 @@
 guest_vm g1 virtio-serial
 run "$NVQCTL" start g1
 is "$RC" 0 "start exits 0"
+start_err=$ERR
 like "$OUT" "g1: started, pid [0-9]*" "start prints the pid"
 pid=$(qemu_pid g1)
 run "$NVQCTL" start g1
 is "$RC" 1 "a second start exits 1"
 like "$ERR" "*g1 is already running (pid $pid)*" "a second start says so"
 is "$(qemu_pid g1)" "$pid" "and touched nothing"
+
+# ACCEL=auto: the accelerator this host can run (here: tcg beside a
+# kvm_pvm /dev/kvm), the reason on stderr, and status showing the one
+# in use even after the file asks for another.
+accel=$(echo 'print((require("accel").resolve("auto")))' | "$LUARUN" -)
+run "$NVQCTL" status --json g1
+like "$OUT" "*\"accel\":\"$accel\"*" "status --json: accel $accel"
+if [ "$accel" = tcg ] && [ -e /dev/kvm ]; then
+	like "$start_err" "*ACCEL=auto: /dev/kvm *: using tcg*" \
+	    "start: auto passing over /dev/kvm says why"
+	run "$NVQCTL" dryrun g1
+	like "$ERR" "*ACCEL=auto: /dev/kvm *: using tcg*" \
+	    "dryrun: auto passing over /dev/kvm says why"
+else
+	ok 0 "start: no /dev/kvm passed over here"
+	ok 0 "dryrun: no /dev/kvm passed over here"
+fi
+cp "$NVQCTL_CONFDIR/vm/g1.conf" "$TMP/g1.conf"
+sed 's/^ACCEL=auto/ACCEL=nvmm/' "$TMP/g1.conf" >"$NVQCTL_CONFDIR/vm/g1.conf"
+run "$NVQCTL" list
+like "$OUT" "*g1*running*$pid*$accel" "list: the accelerator in use, not the file's"
+run "$NVQCTL" status g1
+like "$OUT" "*accel:*$accel*" "status: the accelerator in use"
+cp "$TMP/g1.conf" "$NVQCTL_CONFDIR/vm/g1.conf"
 
 is "$(stat -c %a "$NVQCTL_RUNDIR/g1")" 700 "run directory is mode 0700"
 is "$(stat -c %a "$NVQCTL_RUNDIR/g1/monitor.sock")" 600 "QMP socket is owner-only"

@@ -9,6 +9,8 @@ struct nvq_embedded {
 	const char		*path;	/* source path, for error messages */
 	const unsigned char	*src;
 	size_t			 len;
+	const char		*text;	/* source text (policies only), or NULL */
+	size_t			 textlen;
 };
 
 extern const struct nvq_embedded nvq_embedded[];

@@ -2,8 +2,9 @@
  * interp.c: the Lua state nvqctl runs in.
  *
  * The Lua sources are compiled into the binary so a copied nvqctl works
- * on its own; a policy in the config directory's policies/ replaces the
- * built-in one of the same name.
+ * on its own.  require finds only those: a user's policy or hook in the
+ * config directory is loaded by lua/userlua.lua, which checks the file's
+ * permissions and gives it its own environment and time limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,40 +38,58 @@ load_embedded(lua_State *L, const struct nvq_embedded *e)
 	return 2;
 }
 
-static const char *
-confdir(void)
-{
-	const char *d = getenv("NVQCTL_CONFDIR");
-
-	return d != NULL && *d != '\0' ? d : NVQ_CONFDIR;
-}
-
-/* package.searchers entry: a user's policy file, then the built-in module. */
+/* package.searchers entry: the built-in modules. */
 static int
 search_builtin(lua_State *L)
 {
 	const char *name = luaL_checkstring(L, 1);
 	const struct nvq_embedded *e;
 
-	if (strncmp(name, "policies.", 9) == 0) {
-		const char *path = lua_pushfstring(L, "%s/policies/%s.lua",
-		    confdir(), name + 9);
-		FILE *f = fopen(path, "r");
-
-		if (f != NULL) {
-			fclose(f);
-			if (luaL_loadfilex(L, path, "t") != LUA_OK)
-				return lua_error(L);
-			lua_pushstring(L, path);
-			return 2;
-		}
-		lua_pop(L, 1);
-	}
 	if ((e = find_embedded(name)) == NULL) {
 		lua_pushfstring(L, "no built-in module '%s'", name);
 		return 1;
 	}
 	return load_embedded(L, e);
+}
+
+/*
+ * builtin(name) -> chunk, path, source text | nil
+ * The built-in module's compiled chunk, not yet run, for a caller that
+ * runs it in an environment of its own; the text only for policies.
+ */
+static int
+l_builtin(lua_State *L)
+{
+	const struct nvq_embedded *e = find_embedded(luaL_checkstring(L, 1));
+
+	if (e == NULL) {
+		lua_pushnil(L);
+		return 1;
+	}
+	load_embedded(L, e);
+	if (e->text != NULL)
+		lua_pushlstring(L, e->text, e->textlen);
+	else
+		lua_pushnil(L);
+	return 3;
+}
+
+/* builtins(prefix) -> the built-in module names under prefix, without it */
+static int
+l_builtins(lua_State *L)
+{
+	const char *prefix = luaL_checkstring(L, 1);
+	const struct nvq_embedded *e;
+	size_t n = strlen(prefix);
+	lua_Integer i = 0;
+
+	lua_newtable(L);
+	for (e = nvq_embedded; e->name != NULL; e++)
+		if (strncmp(e->name, prefix, n) == 0) {
+			lua_pushstring(L, e->name + n);
+			lua_rawseti(L, -2, ++i);
+		}
+	return 1;
 }
 
 static void
@@ -97,6 +116,10 @@ open_core(lua_State *L)
 	nvq_register_lock(L);
 	nvq_register_chan(L);
 	nvq_register_term(L);
+	lua_pushcfunction(L, l_builtin);
+	lua_setfield(L, -2, "builtin");
+	lua_pushcfunction(L, l_builtins);
+	lua_setfield(L, -2, "builtins");
 	lua_pushliteral(L, NVQ_VERSION);
 	lua_setfield(L, -2, "VERSION");
 	lua_pushliteral(L, NVQ_CONFDIR);

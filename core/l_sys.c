@@ -129,6 +129,32 @@ l_getpid(lua_State *L)
 	return 1;
 }
 
+/* geteuid() -> the effective user id: hooks and policies are checked
+ * like sshd's StrictModes only when it is root's. */
+static int
+l_geteuid(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)geteuid());
+	return 1;
+}
+
+/*
+ * setenv(name, value) / setenv(name, nil): unsets.  The programs a hook
+ * runs learn through the environment which VM locks their caller holds.
+ */
+static int
+l_setenv(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	int r;
+
+	if (lua_isnoneornil(L, 2))
+		r = unsetenv(name);
+	else
+		r = setenv(name, luaL_checkstring(L, 2), 1);
+	return luaL_fileresult(L, r == 0, name);
+}
+
 static int
 l_isatty(lua_State *L)
 {
@@ -339,6 +365,8 @@ static const luaL_Reg sys_funcs[] = {
 	{ "time", l_time },
 	{ "sleep", l_sleep },
 	{ "getpid", l_getpid },
+	{ "geteuid", l_geteuid },
+	{ "setenv", l_setenv },
 	{ "isatty", l_isatty },
 	{ "kill", l_kill },
 	{ "stat", l_stat },

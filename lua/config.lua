@@ -5,6 +5,7 @@ local accel = require "accel"
 local core = require "nvq.core"
 local paths = require "paths"
 local syntax = require "confsyntax"
+local userlua = require "userlua"
 local util = require "util"
 
 local byte, sub, match = string.byte, string.sub, string.match
@@ -49,6 +50,10 @@ M.KEYS = {
 		desc = "more QEMU arguments, split into words like sh" },
 	{ key = "PRE_START", default = "",
 		desc = "executable run with the VM name before QEMU starts" },
+	{ key = "SHUTDOWN_POLICY", default = "shutdown",
+		desc = "the policy stop runs: policies/NAME.lua" },
+	{ key = "HOOK_TIMEOUT", default = "30",
+		desc = "seconds each hook call may take, 1 to 3600" },
 }
 
 local DEFAULTS = {}
@@ -286,6 +291,25 @@ local CHECK = {
 		return raw
 	end,
 	PRE_START = function(raw) return raw end,
+	SHUTDOWN_POLICY = function(raw, o, k, _, mode)
+		if not userlua.valid_policy_name(raw) then
+			bad(o, k, "'%s' is not a policy name (letters, digits, '_' " ..
+				"and '-')", raw)
+		end
+		-- Looked for where a typo should stop the edit or the start;
+		-- stop itself falls back to the built-in ladder.
+		if mode == "start" or mode == "check" then
+			local p = userlua.find_policy(raw)
+			if not p.file and not p.builtin then
+				bad(o, k, "no policy named %s (%s does not exist and none " ..
+					"is built in)", raw, userlua.policy_file(raw))
+			end
+		end
+		return raw
+	end,
+	HOOK_TIMEOUT = function(raw, o, k)
+		return integer(raw, o, k, 1, 3600)
+	end,
 }
 
 local function read(path)

@@ -1,0 +1,54 @@
+-- poststop.lua: post_stop runs exactly once for every QEMU run, with no
+-- daemon to notice an exit.  start leaves a marker in the run directory
+-- before it runs QEMU; whichever command first finds QEMU gone while the
+-- marker is there (stop, kill, list, status, start, top, ...) removes it
+-- under the VM's lock and runs the post_stop hooks.  The lock makes two
+-- commands noticing at once run them once; the marker's removal decides
+-- who runs them even if a hook is slow.
+local core = require "nvq.core"
+local hooks = require "hooks"
+
+local M = {}
+
+local function marker(v) return v.rt.dir .. "/run.pending" end
+
+-- Called by start with the lock held, before QEMU runs.
+function M.arm(v)
+	local f = io.open(marker(v), "wb")
+	if not f then return nil, "cannot write " .. marker(v) end
+	f:write(string.format("%.0f\n", core.time()))
+	f:close()
+	return true
+end
+
+function M.pending(v)
+	return core.stat(marker(v)) ~= nil
+end
+
+-- fire(v, reason, opt): the caller holds the lock and QEMU is gone.
+-- Runs post_stop if this run's marker is still there.  opt: context,
+-- deadline.
+function M.fire(v, reason, opt)
+	opt = opt or {}
+	if not os.remove(marker(v)) then return false end
+	hooks.run(v, "post_stop", { reason = reason,
+		context = opt.context or "manual", deadline = opt.deadline })
+	return true
+end
+
+-- notice(v, opt): for commands that only look (list, status, top): a
+-- QEMU gone with its marker still there gets its post_stop now, if the
+-- lock is free at once; a command holding it will see to it (or the
+-- next command will).  Never waits.
+function M.notice(v, opt)
+	if v.pid or not M.pending(v) then return end
+	local lk = core.lock(v.rt.lock, core.now())
+	if not lk then return end
+	if not v:alive() then
+		M.fire(v, "exited", opt)
+		v:clear_stale()
+	end
+	lk:unlock()
+end
+
+return M

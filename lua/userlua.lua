@@ -1,0 +1,403 @@
+-- userlua.lua: running the user's Lua -- shutdown and boot policies and
+-- per-VM hooks.  One place decides how such code is found (the config
+-- directory, else the copy built in), whether it may run (as root, only
+-- files nobody but root can change, as sshd's StrictModes), what it sees
+-- (the documented environment of nvqctl-lua(7), not nvqctl's modules),
+-- how long it may run (a count hook it cannot escape) and how its errors
+-- read (file:line).
+local core = require "nvq.core"
+local paths = require "paths"
+
+local M = {}
+
+local STEP = 10000	-- VM instructions between two looks at the clock
+local LIMIT_MSG = "still running past its time limit; stopped"
+
+-- Permissions ----------------------------------------------------------
+
+local function dirname(p) return p:match("^(.*)/[^/]*$") or "." end
+
+-- One file or directory: nil, or what is wrong and the command that
+-- fixes it.
+local function unsafe(path, what)
+	local st, err = core.stat(path)
+	if not st then return err end
+	if st.uid ~= 0 then
+		return string.format("%s %s is owned by uid %d, not root " ..
+			"(fix: chown root %s)", what, path, st.uid, path)
+	end
+	local w = st.mode & 18	-- 022: group and other write bits
+	if w ~= 0 then
+		local who = w == 18 and "group and others" or w == 16 and "group"
+			or "others"
+		return string.format("%s %s is writable by %s (mode %04o; fix: " ..
+			"chmod go-w %s)", what, path, who, st.mode, path)
+	end
+end
+
+-- true, or nil and why: a user file nvqctl may run.  Only root's runs
+-- are checked: a user running nvqctl on their own files risks only
+-- themselves.  The file and every directory from the config directory
+-- down to it must be root's and writable by no one else.
+function M.check_perms(file)
+	if core.geteuid() ~= 0 then return true end
+	local why = unsafe(file, "file")
+	if why then return nil, "refusing to run " .. file .. ": " .. why end
+	local top = paths.confdir():gsub("/+$", "")
+	local dir = dirname(file)
+	while dir:sub(1, #top) == top do
+		why = unsafe(dir, "directory")
+		if why then return nil, "refusing to run " .. file .. ": " .. why end
+		if #dir <= #top then break end
+		dir = dirname(dir)
+	end
+	return true
+end
+
+-- Limits ---------------------------------------------------------------
+
+-- The calls into user code in progress, innermost last: a boot policy
+-- that starts a VM runs its hooks inside its own limit.  Each keeps the
+-- coroutines its code made, since a hook is set per thread.
+local active = {}
+
+local function current()
+	return active[#active]
+end
+
+-- Only the user's code is stopped: nvqctl's own (the handle's methods,
+-- the tail of call() below) runs on to its own deadlines.
+local function in_user_code()
+	local info = debug.getinfo(3, "S")
+	return not (info and info.source:sub(1, 5) == "@lua/")
+end
+
+-- The count hook: a look at the clock every STEP instructions.  Past the
+-- limit it raises, and from then on on every line and instruction too,
+-- so a pcall in the user's code catches it only to be stopped again at
+-- its next step (Redis does the same).
+local function hook()
+	local c = current()
+	if not c then return end
+	if not c.tripped then
+		if core.now() <= c.limit then return end
+		c.tripped = true
+		for co in pairs(c.threads) do
+			if coroutine.status(co) ~= "dead" then
+				debug.sethook(co, hook, "l", 1)
+			end
+		end
+		debug.sethook(hook, "l", 1)
+	end
+	if in_user_code() then error(LIMIT_MSG, 2) end
+end
+
+local function arm(co)
+	local c = current()
+	if co then
+		if c then c.threads[co] = true end
+		debug.sethook(co, hook, c and c.tripped and "l" or "",
+			c and c.tripped and 1 or STEP)
+	else
+		debug.sethook(hook, "", STEP)
+	end
+end
+
+-- The deadline a user's wait may use: never past the running call's
+-- limit, since time spent inside C is not seen by the count hook.
+function M.clamp(deadline)
+	local c = current()
+	if not c then return deadline end
+	if deadline == nil or deadline > c.limit then return c.limit end
+	return deadline
+end
+
+function M.limit()
+	local c = current()
+	return c and c.limit
+end
+
+-- A message for an error the user's code raised: file:line when the
+-- value carries none (error{} or error("x", 0)).
+local function message(e, where)
+	local s = type(e) == "string" and e or tostring(e)
+	if type(e) ~= "string" and type(e) ~= "number" and where then
+		s = where .. ": " .. s
+	end
+	return s
+end
+
+-- call(fn, limit, where, ...) -> true, results... | nil, message, kind
+-- kind is "limit" when the call ran past limit (absolute, core.now()),
+-- "error" when it raised.  The hook is armed right before the call and
+-- disarmed right after, whatever happened; an outer call's is restored.
+function M.call(fn, limit, where, ...)
+	local outer = current()
+	if outer and outer.limit < limit then limit = outer.limit end
+	local ohook, omask, ocount = debug.gethook()
+	local c = { limit = limit, threads = setmetatable({}, { __mode = "k" }) }
+	active[#active + 1] = c
+	arm()
+	local res = table.pack(pcall(fn, ...))
+	debug.sethook()
+	active[#active] = nil
+	for co in pairs(c.threads) do
+		if coroutine.status(co) ~= "dead" then debug.sethook(co) end
+	end
+	if ohook then debug.sethook(ohook, omask, ocount) end
+	if res[1] then return table.unpack(res, 1, res.n) end
+	if c.tripped then
+		local m = message(res[2], where)
+		if not m:find(LIMIT_MSG, 1, true) then m = m .. " (" .. LIMIT_MSG .. ")" end
+		return nil, m, "limit"
+	end
+	return nil, message(res[2], where), "error"
+end
+
+-- Environment ----------------------------------------------------------
+
+local function copy(t, without)
+	local o = {}
+	for k, v in pairs(t) do
+		if not (without and without[k]) then o[k] = v end
+	end
+	return o
+end
+
+-- A read-only view of a table (vm.cfg): tables inside are views too.
+function M.readonly(t)
+	local views = {}
+	local function view(x)
+		if type(x) ~= "table" then return x end
+		if views[x] then return views[x] end
+		local p = setmetatable({}, {
+			__index = function(_, k) return view(x[k]) end,
+			__newindex = function(_, k)
+				error("vm.cfg is read-only (cannot set " .. tostring(k) ..
+					")", 2)
+			end,
+			__len = function() return #x end,
+			__pairs = function()
+				return function(_, k)
+					local nk, nv = next(x, k)
+					return nk, view(nv)
+				end, nil, nil
+			end,
+			__metatable = false,
+		})
+		views[x] = p
+		return p
+	end
+	return view(t)
+end
+
+-- core.run for the user: an argv (never a shell string), a deadline no
+-- later than the call's limit, and the program's whole process group
+-- killed at it.
+local function user_run(argv, opt)
+	if type(argv) ~= "table" then
+		error("run takes an argv table such as {\"ifconfig\", \"tap0\", " ..
+			"\"up\"}, not a shell string", 2)
+	end
+	for i = 1, #argv do
+		if type(argv[i]) ~= "string" then
+			error("run: argv[" .. i .. "] is not a string", 2)
+		end
+	end
+	opt = opt or {}
+	if M.checking then
+		error("run: programs are not run while hooks are only checked", 2)
+	end
+	local o = { stdin = opt.stdin, stdout = opt.stdout, stderr = opt.stderr,
+		deadline = M.clamp(opt.deadline), pgroup = true }
+	return core.run(argv, o)
+end
+
+-- The subset of nvq.core that is part of the contract (nvqctl-lua(7)).
+local function user_core()
+	return {
+		now = core.now,
+		time = core.time,
+		sleep = function(s)
+			local l = M.limit()
+			if l then s = math.max(0, math.min(s, l - core.now())) end
+			return core.sleep(s)
+		end,
+		run = user_run,
+		wait_exit = function(pid, deadline)
+			return core.wait_exit(pid, M.clamp(deadline))
+		end,
+		alive = core.alive,
+		kill = core.kill,
+		stat = core.stat,
+		readdir = core.readdir,
+		hostname = core.hostname,
+		getpid = core.getpid,
+		procstat = core.procstat,
+	}
+end
+
+local LIBS = { "string", "table", "math", "utf8" }
+local BASE = { "assert", "error", "getmetatable", "ipairs", "next", "pairs",
+	"pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "select",
+	"setmetatable", "tonumber", "tostring", "type", "xpcall", "_VERSION" }
+
+-- A fresh global table for one file: the standard libraries without
+-- what would end nvqctl (os.exit), run a shell string (os.execute,
+-- io.popen), load files past the permission check (dofile, loadfile)
+-- or switch the limit off (debug.sethook); require gives only the
+-- documented modules.
+function M.env()
+	local env = {}
+	for _, k in ipairs(BASE) do env[k] = _G[k] end
+	for _, k in ipairs(LIBS) do env[k] = copy(_G[k]) end
+	env.os = copy(os, { exit = true, execute = true })
+	env.io = copy(io, { popen = true })
+	env.debug = { traceback = debug.traceback, getinfo = debug.getinfo }
+	env.coroutine = copy(coroutine)
+	env.coroutine.create = function(f)
+		local co = coroutine.create(f)
+		arm(co)
+		return co
+	end
+	env.coroutine.wrap = function(f)
+		local co = env.coroutine.create(f)
+		return function(...)
+			local r = table.pack(coroutine.resume(co, ...))
+			if not r[1] then error(r[2], 0) end
+			return table.unpack(r, 2, r.n)
+		end
+	end
+	env.load = function(chunk, name, _, e)
+		-- Text only: bytecode can crash the interpreter.
+		return load(chunk, name, "t", e or env)
+	end
+	local mods = { ["nvq.core"] = user_core() }
+	for _, k in ipairs(LIBS) do mods[k] = env[k] end
+	for _, k in ipairs({ "os", "io", "coroutine", "debug" }) do
+		mods[k] = env[k]
+	end
+	env.require = function(name)
+		local m = mods[name]
+		if m == nil then
+			error("module '" .. tostring(name) .. "' is not available to " ..
+				"hooks and policies (see nvqctl-lua(7))", 2)
+		end
+		return m
+	end
+	env._G = env
+	return env
+end
+
+-- The VM handle ----------------------------------------------------------
+
+-- The handle methods user code may call; the waits among them have the
+-- deadline as the argument at the index given, clamped to the limit.
+local METHODS = {
+	now = 0, log = 0, say = 0, signal = 0, alive = 0, state = 0,
+	agent_shutdown = 2, agent_call = 3, powerdown = 1, reset = 1, quit = 1,
+	qmp_call = 3, wait_exit = 1,
+}
+
+-- The view of a VM handle user code gets: the documented methods, the
+-- name, the PID, and the config read-only.
+function M.handle(v)
+	local cfg = M.readonly(v.cfg or {})
+	local h = {}
+	local fns = {}
+	for m, di in pairs(METHODS) do
+		fns[m] = function(_, ...)
+			local args = table.pack(...)
+			if di > 0 then
+				args[di] = M.clamp(args[di])
+				if args.n < di then args.n = di end
+			end
+			return v[m](v, table.unpack(args, 1, args.n))
+		end
+	end
+	return setmetatable(h, {
+		__index = function(_, k)
+			if k == "cfg" then return cfg end
+			if k == "name" or k == "pid" then return v[k] end
+			return fns[k]
+		end,
+		__newindex = function(_, k)
+			error("the VM handle is read-only (cannot set " ..
+				tostring(k) .. ")", 2)
+		end,
+		__metatable = false,
+	})
+end
+
+-- Loading --------------------------------------------------------------
+
+-- load_file(path) -> chunk (not yet run), env | nil, why
+function M.load_file(path)
+	local ok, why = M.check_perms(path)
+	if not ok then return nil, why end
+	local env = M.env()
+	local chunk, err = loadfile(path, "t", env)
+	if not chunk then return nil, err end
+	return chunk, env
+end
+
+function M.policy_file(name)
+	return paths.confdir() .. "/policies/" .. name .. ".lua"
+end
+
+-- Policy names: what a file name and a config value may hold.
+function M.valid_policy_name(name)
+	return type(name) == "string" and name:match("^[%w_-]+$") ~= nil
+		and #name <= 64
+end
+
+-- Where policy NAME comes from: { name, file = user file or nil,
+-- builtin = built-in path or nil }.
+function M.find_policy(name)
+	local p = { name = name }
+	local f = M.policy_file(name)
+	if core.stat(f) then p.file = f end
+	local chunk, where = core.builtin("policies." .. name)
+	if chunk then p.builtin = where end
+	return p
+end
+
+-- The shipped source of a policy, or nil.
+function M.builtin_source(name)
+	local _, _, text = core.builtin("policies." .. name)
+	return text
+end
+
+-- Names of the built-in policies.
+function M.builtin_policies()
+	return core.builtins("policies.")
+end
+
+-- load_policy(name, limit [, builtin]) -> module, source | nil, why
+-- The user's file when there is one (unless builtin), else the shipped
+-- one; either way in the documented environment, its top level run
+-- under the limit.
+function M.load_policy(name, limit, builtin)
+	if not M.valid_policy_name(name) then
+		return nil, "invalid policy name '" .. tostring(name) .. "'"
+	end
+	local p = M.find_policy(name)
+	local chunk, where
+	if p.file and not builtin then
+		local err
+		chunk, err = M.load_file(p.file)
+		if not chunk then return nil, err end
+		where = p.file
+	elseif p.builtin then
+		chunk, where = core.builtin("policies." .. name)
+		debug.setupvalue(chunk, 1, M.env())
+	else
+		return nil, "no policy named " .. name .. " (neither " ..
+			M.policy_file(name) .. " nor a built-in one)"
+	end
+	local ok, mod = M.call(chunk, limit, where)
+	if not ok then return nil, mod end
+	return mod, where
+end
+
+return M

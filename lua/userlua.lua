@@ -268,6 +268,24 @@ function M.env()
 			return table.unpack(r, 2, r.n)
 		end
 	end
+	-- Two places where Lua runs code with hooks off, so a loop there
+	-- would outlive the limit: a message handler called for an error the
+	-- hook raised, and a finalizer.  Past the limit the user's handler
+	-- is skipped; __gc is refused.
+	env.xpcall = function(f, handler, ...)
+		return xpcall(f, function(m)
+			local c = current()
+			if c and c.tripped then return m end
+			return handler(m)
+		end, ...)
+	end
+	env.setmetatable = function(t, mt)
+		if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+			error("__gc metamethods are not available to hooks and " ..
+				"policies (finalizers would run beyond the time limit)", 2)
+		end
+		return setmetatable(t, mt)
+	end
 	env.load = function(chunk, name, _, e)
 		-- Text only: bytecode can crash the interpreter.
 		return load(chunk, name, "t", e or env)

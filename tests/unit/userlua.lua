@@ -1,0 +1,217 @@
+-- userlua.lua: cases for lua/userlua.lua (run by userlua.t): what user
+-- code sees, that its time limit cannot be escaped, how its errors read
+-- and which files are refused when nvqctl runs as root.
+package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
+local t = require "tap"
+io.stdout:setvbuf("line")
+local core = require "nvq.core"
+local paths = require "paths"
+local userlua = require "userlua"
+
+local CONF = paths.confdir()
+assert(core.mkdir(CONF, "755") and core.mkdir(CONF .. "/policies", "755"))
+local ROOT = core.geteuid() == 0
+
+local function write(path, text, mode)
+	local f = assert(io.open(path, "wb"))
+	f:write(text)
+	f:close()
+	core.chmod(path, mode or "0644")
+	return path
+end
+
+local n = 0
+-- Loads text as a user file and runs its top level under a limit of
+-- secs: returns what userlua.call returns, and the file's path.
+local function run(text, secs, ...)
+	n = n + 1
+	local f = write(CONF .. "/policies/case" .. n .. ".lua", text)
+	local chunk, why = userlua.load_file(f)
+	if not chunk then return nil, why, "load", f end
+	local r = table.pack(userlua.call(chunk, core.now() + (secs or 2), f, ...))
+	r[#r + 1] = f
+	return table.unpack(r)
+end
+
+-- Environment -------------------------------------------------------------
+
+local ok, v = run("return { os.exit, io.popen, os.execute, dofile, " ..
+	"loadfile, debug.sethook, n = 1 }")
+t.ok(ok and next(v) == "n", "no os.exit, io.popen, " ..
+	"os.execute, dofile, loadfile or debug.sethook")
+ok, v = run("return { os.time ~= nil, string.format('%d', 3), " ..
+	"table.concat({1,2}), math.maxinteger ~= nil, io.open ~= nil, " ..
+	"utf8.char(65), coroutine.create ~= nil }")
+t.same(ok and v, { true, "3", "12", true, true, "A", true },
+	"the standard libraries are there")
+local _, err = run("return require 'vm'")
+t.like(err, "module 'vm' is not available to hooks and policies", "nvqctl's " ..
+	"internal modules are not")
+ok, v = run("local c = require 'nvq.core'; return { c.lock == nil, " ..
+	"c.setenv == nil, type(c.run), type(c.now), type(c.wait_exit) }")
+t.same(ok and v, { true, true, "function", "function", "function" },
+	"nvq.core: the documented functions only")
+ok, v = run("x = 1; return string")
+t.ok(ok and rawget(_G, "x") == nil and v ~= string,
+	"globals and library tables are the file's own")
+_, err = run("string.format = nil; error('x')")
+t.is(string.format("%d", 1), "1", "a user changing its string table " ..
+	"changes nothing of nvqctl's")
+
+-- Errors --------------------------------------------------------------------
+
+local kind, f
+ok, err, kind, f = run("local x = 1\nerror('boom')\n")
+t.is(err, f .. ":2: boom", "an error reads file:line: message")
+t.is(kind, "error", "its kind is error")
+ok, err, kind, f = run("error({})")
+t.like(err, f .. ": table:", "an error value with no position gets the file")
+ok, err, kind, f = run("local t = nil\nreturn t.x")
+t.like(err, f .. ":2: attempt to index", "a runtime error: file:line")
+ok, err, kind, f = run("return (")
+t.is(kind, "load", "a syntax error is found when loading")
+t.like(err, f .. ":1:", "a syntax error: file:line")
+
+-- Limits ----------------------------------------------------------------------
+
+local function timed(text, secs)
+	local t0 = core.now()
+	local r = table.pack(run(text, secs))
+	return core.now() - t0, table.unpack(r)
+end
+
+local dt
+dt, ok, err, kind = timed("while true do end", 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"an endless loop is stopped at its limit (%.2fs)", dt))
+t.like(err, "past its time limit", "and says so")
+dt, ok, err, kind = timed([[
+local n = 0
+while true do
+	pcall(function() while true do n = n + 1 end end)
+end]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"a loop inside its own pcall is still stopped (%.2fs)", dt))
+dt, ok, err, kind = timed("while true do pcall(function() while true do end end) end",
+	0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"the same on one line (%.2fs)", dt))
+dt, ok, err, kind = timed([[
+while true do
+	local ok, e = xpcall(function() while true do end end,
+		function(m) while true do end end)
+end]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"and with a message handler that loops too (%.2fs)", dt))
+dt, ok, err, kind = timed([[
+while true do
+	xpcall(error, function(m) while true do end end)
+end]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"a message handler that loops on an ordinary error (%.2fs)", dt))
+_, err = run("setmetatable({}, { __gc = function() while true do end end })")
+t.like(err, "__gc metamethods are not available", "no finalizers")
+dt, ok, err, kind = timed([[
+local co = coroutine.wrap(function()
+	while true do pcall(function() while true do end end) end
+end)
+co()]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"a loop in a coroutine is stopped (%.2fs)", dt))
+dt, ok, err, kind = timed([[
+local c = require "nvq.core"
+local r = c.run({ "sleep", "1000" })
+return r.timedout]], 0.5)
+t.ok(dt < 3, string.format("a program run by user code is killed at the " ..
+	"limit (%.2fs)", dt))
+dt, ok, err = timed("local c = require 'nvq.core'; c.sleep(1000); return 1", 0.5)
+t.ok(dt < 3, string.format("core.sleep is cut at the limit (%.2fs)", dt))
+_, err = run("require('nvq.core').run('ifconfig tap0 up')")
+t.like(err, "not a shell string", "run refuses a shell string")
+ok, v = run("local r = require('nvq.core').run({'echo', 'hi'}, " ..
+	"{ stdout = 'capture' }); return r.stdout")
+t.is(v, "hi\n", "run runs an argv")
+
+-- After a call, nvqctl's own code runs unhooked.
+local t0 = core.now()
+local i = 0
+while core.now() - t0 < 0.3 do i = i + 1 end
+t.ok(debug.gethook() == nil, "the hook is disarmed after the call")
+
+-- A call inside a call: the inner limit cannot outlast the outer one,
+-- and the outer hook is back afterwards.
+local outer = write(CONF .. "/policies/outer.lua", [[
+local call = ...
+call()
+while true do end]])
+local inner = write(CONF .. "/policies/inner.lua", "return 7")
+local ichunk = assert(userlua.load_file(inner))
+local ochunk = assert(userlua.load_file(outer))
+local got
+t0 = core.now()
+ok, err, kind = userlua.call(ochunk, core.now() + 0.5, outer, function()
+	got = table.pack(userlua.call(ichunk, core.now() + 60, inner))
+end)
+dt = core.now() - t0
+t.ok(got and got[1] and got[2] == 7, "a nested call runs")
+t.ok(kind == "limit" and dt < 3, string.format("the outer limit holds " ..
+	"after a nested call (%.2fs)", dt))
+
+-- The read-only handle ------------------------------------------------------
+
+local fake = { name = "w", pid = 42, cfg = { NCPU = 2, disks = { { path = "/a" } } } }
+local h = userlua.handle(fake)
+t.is(h.cfg.disks[1].path, "/a", "vm.cfg reads through")
+t.ok(not pcall(function() h.cfg.NCPU = 3 end), "vm.cfg cannot be written")
+t.ok(not pcall(function() h.cfg.disks[1].path = "/b" end),
+	"nor anything inside it")
+t.is(fake.cfg.NCPU, 2, "the config is unchanged")
+t.is(h.name .. h.pid, "w42", "name and pid")
+t.ok(h.lock == nil and h.rt == nil, "internal methods and fields are not there")
+
+-- Permissions -------------------------------------------------------------
+
+if ROOT then
+	local p = write(CONF .. "/policies/gw.lua", "return {}", "0664")
+	local c, why = userlua.load_file(p)
+	t.ok(c == nil, "root: a group-writable file is refused")
+	t.like(why, "writable by group (mode 0664; fix: chmod go-w " .. p .. ")",
+		"naming the file and the chmod that fixes it")
+	core.chmod(p, "0644")
+	os.execute("chown 65534 " .. p)
+	c, why = userlua.load_file(p)
+	t.like(why, "owned by uid 65534, not root (fix: chown root " .. p .. ")",
+		"a file not owned by root: the chown")
+	os.execute("chown 0 " .. p)
+	core.chmod(CONF .. "/policies", "0777")
+	c, why = userlua.load_file(p)
+	t.like(why, "directory " .. CONF .. "/policies is writable by group " ..
+		"and others (mode 0777; fix: chmod go-w " .. CONF .. "/policies)",
+		"a writable directory on the way down from the config directory")
+	core.chmod(CONF .. "/policies", "0755")
+	core.chmod(CONF, "0775")
+	c, why = userlua.load_file(p)
+	t.like(why, "directory " .. CONF .. " is writable by group",
+		"the config directory itself")
+	core.chmod(CONF, "0755")
+	t.ok(userlua.load_file(p) ~= nil, "a root-owned 0644 file is run")
+else
+	t.diag("not root: permission cases skipped")
+end
+
+-- Policies --------------------------------------------------------------------
+
+local builtin = userlua.builtin_source("shutdown")
+t.like(builtin, "function P.stop(vm, opt)", "the built-in source is kept")
+write(userlua.policy_file("shutdown"), builtin)
+local mod, where = userlua.load_policy("shutdown", core.now() + 2)
+t.ok(type(mod) == "table" and type(mod.stop) == "function" and
+	where == userlua.policy_file("shutdown"),
+	"the built-in source loads as an override")
+mod, where = userlua.load_policy("shutdown", core.now() + 2, true)
+t.is(where, "policies/shutdown.lua", "builtin = true ignores the override")
+t.same(userlua.builtin_policies(), { "shutdown" }, "built-in policies listed")
+mod, err = userlua.load_policy("nosuch", core.now() + 2)
+t.like(err, "no policy named nosuch", "an unknown policy")
+
+return t.done()

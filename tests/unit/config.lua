@@ -448,4 +448,18 @@ t.is(c.disks[1].path, "/usr/xendata/web-1/root.img", "create fills the name in")
 t.ok(pcall(vm, "", "list", io.open(arg[0]:match("^(.*)/") ..
 	"/../../examples/nvqctl.conf"):read("a")), "examples/nvqctl.conf parses")
 
+-- Below the commands nothing ends the process: failures are returned.
+do
+	local c, why = config.load("nope", "list")
+	t.ok(c == nil and type(why) == "string" and why:find("no such VM: nope",
+		1, true), "config.load returns nil, message for a missing VM")
+	local vmarg = require "vmarg"
+	local v, vwhy, kind = vmarg.open("bad name!")
+	t.ok(v == nil and kind == "usage" and vwhy:find("invalid VM name", 1,
+		true), "vmarg.open: a bad name is nil, message, \"usage\"")
+	local n, nwhy = vmarg.seconds("0", "timeout")
+	t.ok(n == nil and nwhy:find("whole number of seconds", 1, true),
+		"vmarg.seconds returns nil, message")
+end
+
 return t.done()

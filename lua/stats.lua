@@ -81,6 +81,11 @@ end
 local function process(name, pid)
 	local e = { name = name, pid = pid }
 	e.cfg, e.config_error = load_config(name)
+	-- The accelerator this QEMU was started with (auto may say
+	-- otherwise now).
+	local v = vm.open(name, e.cfg or {})
+	v.pid = pid
+	e.accel = v:accel()
 	e.t = core.now()
 	local ps = core.procstat(pid)
 	if ps then
@@ -140,7 +145,7 @@ local function row(e, old, now_epoch)
 	local uptime = e.start and math.max(now_epoch - e.start, 0)
 	local r = { name = e.name, state = e.state, pid = e.pid,
 		cpu_seconds = e.cpu, rss = e.rss, uptime = uptime,
-		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = cfg.accel,
+		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = e.accel,
 		config_error = e.config_error,
 		disk = { rd = e.disk and e.disk.rd, wr = e.disk and e.disk.wr },
 		net = { ifaces = e.net.ifaces, unsupported = e.net.unsupported,

@@ -325,6 +325,19 @@ local function base_state(path)
 	return st
 end
 
+-- What a VM that does not set key gets: the default, or the global
+-- file's value; and where it comes from ("file:line" or "(default)").
+-- nil, msg when the global file cannot be read or parsed.
+function M.global_value(key)
+	local ok, st = pcall(base_state)
+	if not ok then
+		if util.is_failure(st) then return nil, st.msg end
+		error(st, 0)
+	end
+	local o = st.origin[key]
+	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
+end
+
 local MODES = { start = true, dryrun = true, list = true, check = true }
 local DEFAULT_ORIGIN = { file = "(default)", line = 0 }
 

@@ -295,12 +295,11 @@ end
 local function sockets(out, env, cfgs)
 	local check = "agent socket"
 	local dir = paths.rundir()
-	local st = core.stat(dir)
-	local wdir = st and dir or parent(dir)
-	if not core.access(wdir, "wx") then
+	-- A run directory still to be made is the rundir line's business.
+	if core.stat(dir) and not core.access(dir, "wx") then
 		add(out, check, "FAIL", "%s is not writable by uid %d: no VM " ..
 			"socket can be made there (run as root, or set NVQCTL_RUNDIR)",
-			wdir, env.euid)
+			dir, env.euid)
 	end
 	local room = core.SUN_PATH_MAX - 1
 	local function sock(name) return format("%s/%s/%s", dir, name, AGENT_SOCK) end

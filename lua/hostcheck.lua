@@ -248,9 +248,12 @@ local function conffiles(out, env)
 	end
 end
 
-local function vm_errors(out, bad)
+-- A broken global file breaks every VM alike: its own line says so.
+local function vm_errors(out, bad, global_err)
 	for _, b in ipairs(bad) do
-		add(out, "vm " .. b.name, "FAIL", "%s", b.msg)
+		if b.msg ~= global_err then
+			add(out, "vm " .. b.name, "FAIL", "%s", b.msg)
+		end
 	end
 end
 
@@ -343,15 +346,15 @@ function M.check(env)
 	accelerators(out, env.facts)
 	local cfgs, bad = load_vms()
 	local global, origin = config.global_value("QEMU_BIN")
-	if not global then
-		-- origin is the message: the global file is broken.
-		add(out, "config files", "FAIL", "%s", origin)
+	local global_err = not global and origin or nil
+	if global_err then
+		add(out, "global config", "FAIL", "%s", global_err)
 	end
 	qemus(out, cfgs, global, origin)
 	lua_libs(out)
 	confdirs(out, env)
 	conffiles(out, env)
-	vm_errors(out, bad)
+	vm_errors(out, bad, global_err)
 	vm_accels(out, cfgs, env.facts)
 	rundir(out, env)
 	sockets(out, env, cfgs)

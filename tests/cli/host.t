@@ -136,6 +136,14 @@ like "$(line 'vm broken')" "FAIL  vm broken: $NVQCTL_CONFDIR/vm/broken.conf:2: N
     "a broken VM config: FAIL with file:line: key"
 rm "$NVQCTL_CONFDIR/vm/broken.conf"
 
+printf 'QEMU_BIN=%s\nX=`true`\n' "$FAKE" >"$GLOBAL"
+run "$NVQCTL" host
+is "$RC" 1 "a broken global config: exit 1"
+like "$(line 'global config')" "FAIL  global config: $GLOBAL:2: X: *" \
+    "a broken global config: FAIL with file:line: key"
+unlike "$OUT" "*vm web:*" "... said once, not again for every VM"
+printf 'QEMU_BIN=%s\n' "$FAKE" >"$GLOBAL"
+
 if [ "$(uname -s)" != NetBSD ]; then
 	printf 'ACCEL=nvmm\n' | vmconf nv
 	run "$NVQCTL" host

@@ -80,11 +80,13 @@ local function vm_accels(out, cfgs, facts)
 	for _, a in ipairs(accel.survey(facts)) do survey[a.name] = a end
 	for _, cfg in ipairs(cfgs) do
 		local a = survey[cfg.ACCEL]
-		if a and not a.ok then
-			add(out, "vm " .. cfg.name, a.present and "WARN" or "FAIL",
-				"ACCEL=%s: %s: %s", cfg.ACCEL, a.why, a.present and
-				"ordinary guests will not run with it (ACCEL=auto " ..
-				"picks one that does)" or "QEMU cannot start with it")
+		if a and a.present and not a.ok then
+			add(out, "vm " .. cfg.name, "WARN", "ACCEL=%s: %s: ordinary " ..
+				"guests will not run with it (ACCEL=auto picks one that " ..
+				"does)", cfg.ACCEL, a.why)
+		elseif a and not a.ok then
+			add(out, "vm " .. cfg.name, "FAIL", "ACCEL=%s: %s: QEMU " ..
+				"cannot start with it", cfg.ACCEL, a.why)
 		end
 	end
 end
@@ -122,7 +124,8 @@ local function qemu_version(bin)
 		local why = r.signal and "killed by signal " .. r.signal or
 			r.status ~= 0 and "exit " .. tostring(r.status) or
 			"no \"QEMU emulator version\" line"
-		local msg = (r.stderr ~= "" and r.stderr or r.stdout):match("[^\n]+")
+		local said = r.stderr ~= "" and r.stderr or r.stdout
+		local msg = said:match("[^\n]+")
 		return nil, format("--version failed (%s)%s", why,
 			msg and ": " .. msg or "")
 	end
@@ -184,8 +187,8 @@ local function trust(path, st, env, what)
 	if st.mode & GROUP_OTHER_W ~= 0 then
 		local who = st.mode & OTHER_W ~= 0 and "anyone" or
 			format("anyone in group %d", st.gid)
-		return level, format("%s is writable by %s (mode %s): they could %s",
-			path, who, octal(st.mode), what)
+		return level, format("%s is writable by %s (mode %s): they " ..
+			"could %s", path, who, octal(st.mode), what)
 	end
 	if st.uid ~= 0 and st.uid ~= env.euid then
 		return level, format("%s is owned by uid %d, not %s: that user " ..
@@ -206,8 +209,8 @@ local function confdirs(out, env)
 		local check, path = d[1], d[2]
 		local st = core.stat(path)
 		if not st then
-			add(out, check, "WARN", "%s does not exist: no VM is configured " ..
-				"(nvqctl create makes it)", path)
+			add(out, check, "WARN", "%s does not exist: no VM is " ..
+				"configured (nvqctl create makes it)", path)
 		elseif st.type ~= "dir" then
 			add(out, check, "FAIL", "%s is not a directory", path)
 		else
@@ -215,8 +218,8 @@ local function confdirs(out, env)
 			if level then
 				add(out, check, level, "%s", why)
 			elseif not core.access(path, "rx") then
-				add(out, check, "WARN", "%s is not readable by uid %d: VM " ..
-					"configs cannot be read (%s)", path, env.euid,
+				add(out, check, "WARN", "%s is not readable by uid " ..
+					"%d: VM configs cannot be read (%s)", path, env.euid,
 					owner_mode(st))
 			else
 				add(out, check, "PASS", "%s (%s)", path, owner_mode(st))
@@ -229,7 +232,9 @@ end
 -- dangerous as a writable directory.  One line per bad file, else one.
 local function conffiles(out, env)
 	local files = { paths.global_conf() }
-	for _, n in ipairs(paths.vm_names()) do files[#files + 1] = paths.vmconf(n) end
+	for _, n in ipairs(paths.vm_names()) do
+		files[#files + 1] = paths.vmconf(n)
+	end
 	local n, bad = 0, false
 	for _, f in ipairs(files) do
 		local st = core.stat(f)
@@ -305,7 +310,9 @@ local function sockets(out, env, cfgs)
 			dir, env.euid)
 	end
 	local room = core.SUN_PATH_MAX - 1
-	local function sock(name) return format("%s/%s/%s", dir, name, AGENT_SOCK) end
+	local function sock(name)
+		return format("%s/%s/%s", dir, name, AGENT_SOCK)
+	end
 	local base = #sock("")
 	local fits = room - base	-- the longest VM name that fits
 	local fix = "set NVQCTL_RUNDIR to a shorter directory"
@@ -319,8 +326,8 @@ local function sockets(out, env, cfgs)
 	for _, cfg in ipairs(cfgs) do
 		local p = sock(cfg.name)
 		if #p > room then
-			add(out, check, "FAIL", "VM %s: %s is %d bytes, sun_path holds " ..
-				"%d; %s", cfg.name, p, #p, room, fix)
+			add(out, check, "FAIL", "VM %s: %s is %d bytes, sun_path " ..
+				"holds %d; %s", cfg.name, p, #p, room, fix)
 		end
 		if not longest or #p > #longest then longest = p end
 	end

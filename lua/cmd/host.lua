@@ -13,13 +13,14 @@ return { run = function(_, opts)
 	if opts.json then
 		local out = {}
 		for i, c in ipairs(list) do
-			out[i] = { check = c.check, level = c.level, detail = c.detail }
+			out[i] = { check = c.check, level = c.level,
+				detail = c.detail }
 		end
 		print(jsonout.encode(jsonout.array(out)))
 	else
 		for _, c in ipairs(list) do
-			util.printf("%s  %s: %s\n", util.colour(COLOUR[c.level], c.level),
-				c.check, c.detail)
+			util.printf("%s  %s: %s\n",
+				util.colour(COLOUR[c.level], c.level), c.check, c.detail)
 		end
 	end
 	return hostcheck.worst(list) == "FAIL" and 1 or 0

@@ -329,11 +329,12 @@ end
 -- file's value; and where it comes from ("file:line" or "(default)").
 -- nil, msg when the global file cannot be read or parsed.
 function M.global_value(key)
-	local ok, st = pcall(base_state)
+	local ok, st, msg = pcall(base_state)
 	if not ok then
 		if util.is_failure(st) then return nil, st.msg end
 		error(st, 0)
 	end
+	if not st then return nil, msg end
 	local o = st.origin[key]
 	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
 end

@@ -206,6 +206,20 @@ like "$(line 'agent socket')" "FAIL  agent socket: VM $long: *NVQCTL_RUNDIR*" \
 is "$RC" 1 "a configured VM whose socket does not fit: exit 1"
 rm "$NVQCTL_CONFDIR/vm/$long.conf"
 
+# --- The real QEMU, if there is one (other tests run QEMUs meanwhile, so
+# counting processes would be flaky: the recording QEMU above is the
+# proof that only --version runs) ---------------------------------------
+
+real=$(command -v qemu-system-x86_64)
+if [ -n "$real" ]; then
+	want=$("$real" --version | sed -n 's/^QEMU emulator version \([0-9.]*\).*/\1/p')
+	printf 'QEMU_BIN=%s\n' "$real" >"$GLOBAL"
+	run "$NVQCTL" host
+	like "$(line "qemu $real")" "PASS  qemu $real: QEMU $want (*" \
+	    "the real QEMU: its version ($want)"
+	printf 'QEMU_BIN=%s\n' "$FAKE" >"$GLOBAL"
+fi
+
 # --- No VM was started ------------------------------------------------------
 
 is "$(sort -u "$QLOG")" "--version" "only --version was ever run"

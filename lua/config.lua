@@ -331,20 +331,6 @@ local function base_state(path)
 	return st
 end
 
--- What a VM that does not set key gets: the default, or the global
--- file's value; and where it comes from ("file:line" or "(default)").
--- nil, msg when the global file cannot be read or parsed.
-function M.global_value(key)
-	local ok, st, msg = pcall(base_state)
-	if not ok then
-		if util.is_failure(st) then return nil, st.msg end
-		error(st, 0)
-	end
-	if not st then return nil, msg end
-	local o = st.origin[key]
-	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
-end
-
 local MODES = { start = true, dryrun = true, list = true, check = true }
 local DEFAULT_ORIGIN = { file = "(default)", line = 0 }
 
@@ -389,6 +375,16 @@ local function protect(fn, ...)
 	if ok then return res end
 	if util.is_failure(res) then return nil, res.msg end
 	error(res, 0)
+end
+
+-- What a VM that does not set key gets: the default, or the global
+-- file's value; and where it comes from ("file:line" or "(default)").
+-- nil, message when the global file cannot be read or parsed.
+function M.global_value(key)
+	local st, msg = protect(base_state)
+	if not st then return nil, msg end
+	local o = st.origin[key]
+	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
 end
 
 local function load(name, mode)

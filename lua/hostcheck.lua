@@ -53,17 +53,12 @@ local function accelerators(out, facts)
 	end
 end
 
--- Every VM's config, loaded as list loads it: name -> cfg, and the
--- names of those that do not load with the message.  config.load
--- raises today; the return form (nil, msg) is handled too.
+-- Every VM's config, loaded as list loads it, and the names of those
+-- that do not load with the message.
 local function load_vms()
 	local cfgs, bad = {}, {}
 	for _, name in ipairs(paths.vm_names()) do
-		local ok, cfg, msg = pcall(config.load, name, "list")
-		if not ok then
-			if type(cfg) ~= "table" or not cfg.msg then error(cfg, 0) end
-			cfg, msg = nil, cfg.msg
-		end
+		local cfg, msg = config.load(name, "list")
 		if cfg then
 			cfgs[#cfgs + 1] = cfg
 		else

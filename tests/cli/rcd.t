@@ -154,6 +154,16 @@ ok $(($t1 - $t0 > 5)) "... returning when it ends ($(($t1 - $t0)) s, <= 5)"
 like "$out" "*stand-in: startall done*" "... with all of its output"
 unlike "$out" "*background*" "... and no background"
 
+# Two starts at once share the log; each waits for its own startall: the
+# first one's failure, logged while the second waits, is not the second's.
+(export STUB_SLEEP=1 STUB_EXIT=1; rcd start >/dev/null 2>&1) &
+first=$!
+sleep 0.3 2>/dev/null || sleep 1
+(export STUB_SLEEP=3; rcd start >/dev/null 2>&1)
+is "$?" 0 "two starts at once: the second gets its own startall's status"
+wait $first
+is "$?" 1 "... and the first its own"
+
 # make install writes the command path into the rc.d script and the
 # systemd unit.
 for mk in make bmake; do

@@ -65,25 +65,26 @@ local function where(fn, file)
 		file .. ":" .. info.linedefined or file
 end
 
--- One phase of one file.  true, or nil and why (kind "veto" for a
--- pre-phase returning false, "error" else).
+-- One phase of one file.  true, or nil, why and its kind: "load" when
+-- the file could not be used (refused, syntax, top-level error), "veto"
+-- when the phase function returned false or raised.
 local function call_one(f, phase, v, event, timeout)
 	if not core.stat(f.file) then return true end
 	local limit = limit_for(timeout, event.deadline)
 	local mod, why = load(f, limit)
-	if not mod then return nil, why, "error" end
+	if not mod then return nil, why, "load" end
 	local fn = mod[phase]
 	if fn == nil then return true end
 	if type(fn) ~= "function" then
 		return nil, string.format("%s: %s is a %s, not a function", f.file,
-			phase, type(fn)), "error"
+			phase, type(fn)), "load"
 	end
 	local ev = {}
 	for k, x in pairs(event) do ev[k] = x end
 	ev.phase, ev.deadline = phase, limit
 	local h = v and userlua.handle(v)
 	local ok, r1, r2 = userlua.call(fn, limit, where(fn, f.file), h, ev)
-	if not ok then return nil, r1, "error" end
+	if not ok then return nil, r1, "veto" end
 	if r1 == false then
 		return nil, string.format("%s: %s says no%s", where(fn, f.file),
 			phase, r2 ~= nil and ": " .. tostring(r2) or ""), "veto"
@@ -98,16 +99,17 @@ local function each(list, phase, fn)
 	local first, last, step = 1, #list, 1
 	if not pre then first, last, step = #list, 1, -1 end
 	for i = first, last, step do
-		local ok, why = fn(list[i])
-		if not ok then return nil, why end
+		local ok, why, kind = fn(list[i])
+		if not ok then return nil, why, kind end
 	end
 	return true
 end
 
--- run(v, phase, event) -> true | nil, why
+-- run(v, phase, event) -> true | nil, why, kind
 -- event: { reason =, context =, deadline = (absolute, optional) }.
 -- For pre_start and pre_stop the first file that vetoes or fails ends
--- the phase: nil, why (the caller refuses the action, or warns).  For
+-- the phase: nil, why and kind ("veto", or "load" for a file refused or
+-- broken); the caller refuses the action, or warns.  For
 -- the others every file runs; their failures are printed as warnings
 -- and the phase still returns true.
 function M.run(v, phase, event)
@@ -116,9 +118,9 @@ function M.run(v, phase, event)
 	local timeout = v.cfg and v.cfg.HOOK_TIMEOUT
 	event = event or {}
 	return each(M.files(v.name), phase, function(f)
-		local ok, why = call_one(f, phase, v, event, timeout)
+		local ok, why, kind = call_one(f, phase, v, event, timeout)
 		if ok then return true end
-		if pre then return nil, why end
+		if pre then return nil, why, kind end
 		util.warn("%s: %s hook: %s", v.name, phase, why)
 		return true
 	end)
@@ -170,6 +172,7 @@ function M.check(name)
 					end
 				end
 				table.sort(r.phases)
+				table.sort(r.problems)
 			end
 		end
 	end

@@ -1,8 +1,11 @@
 -- lifecycle.lua: start, stop and kill one VM.  The commands (and
 -- restart, which chains two of them under one lock) are built on these.
-local core = require "nvq.core"
 local config = require "config"
+local core = require "nvq.core"
+local hooks = require "hooks"
+local poststop = require "poststop"
 local qemuargv = require "qemuargv"
+local userlua = require "userlua"
 local util = require "util"
 local vm = require "vm"
 
@@ -42,29 +45,22 @@ local function indent(s)
 	return "  " .. s:gsub("\n$", ""):gsub("\n", "\n  ")
 end
 
--- Runs policies/NAME.lua's function fn(v, opt): true and what it
--- returned, or false and why it could not run or failed.  A policy is
--- the user's code: its errors are reported as file:line, and one that
--- spins past its time (every wait in the API has a deadline, so only
--- Lua code can) is stopped by a count hook, as Redis stops a runaway
--- script.
-function M.run_policy(v, name, fn, limit, opt)
-	local ok, policy, where = pcall(require, "policies." .. name)
-	if not ok then
+-- Runs policies/NAME.lua's function fn(v, opt) through userlua (the
+-- user's file or the built-in one; builtin forces the latter): true and
+-- what it returned, or false and why it could not run or failed
+-- (file:line; a policy spinning past limit is stopped).
+function M.run_policy(v, name, fn, limit, opt, builtin)
+	local mod, where = userlua.load_policy(name, limit, builtin)
+	if not mod then
 		return false, string.format("%s: cannot load the %s policy: %s",
-			v.name, name, policy)
+			v.name, name, where)
 	end
-	if type(policy) ~= "table" or type(policy[fn]) ~= "function" then
+	if type(mod) ~= "table" or type(mod[fn]) ~= "function" then
 		return false, string.format("%s: the %s policy (%s) does not " ..
 			"export %s()", v.name, name, tostring(where), fn)
 	end
-	debug.sethook(function()
-		if core.now() > limit then
-			error("still running past its time limit; stopped", 2)
-		end
-	end, "", 100000)
-	local res = table.pack(pcall(policy[fn], v, opt))
-	debug.sethook()
+	local res = table.pack(userlua.call(mod[fn], limit, where,
+		userlua.handle(v), opt))
 	if not res[1] then
 		return false, string.format("%s: %s policy failed: %s", v.name, name,
 			tostring(res[2]))
@@ -96,8 +92,12 @@ local function started(v, r)
 end
 
 -- start(v, opt) -> pid | nil, message.  The caller holds the VM's lock.
--- opt.context ("manual", "boot") says who asked; nil is manual.
+-- opt.context ("manual", "boot") says who asked; nil is manual.  The
+-- order: PRE_START, the pre_start hooks (either may refuse: nothing has
+-- changed), the post_stop marker, QEMU, post_start once QMP answers.
 function M.start(v, opt)
+	opt = opt or {}
+	local ctx = opt.context or "manual"
 	local t0 = core.now()
 	local pid, why = v:alive()
 	if pid then
@@ -106,63 +106,127 @@ function M.start(v, opt)
 	elseif not vm.stopped(why) then
 		return nil, why
 	end
+	-- A run that ended without nvqctl gets its post_stop first.
+	poststop.fire(v, "exited", { context = ctx })
 	v:clear_stale()
 	local ok, perr = pre_start(v)
 	if not ok then return nil, perr end
+	ok, perr = hooks.run(v, "pre_start", { context = ctx })
+	if not ok then
+		return nil, string.format("%s: not starting: %s", v.name, perr)
+	end
 	if v.cfg.accel_note then util.warn("%s", v.cfg.accel_note) end
 	local argv = qemuargv.build(v.cfg)
+	ok, perr = poststop.arm(v)
+	if not ok then return nil, v.name .. ": " .. perr end
+	-- What pre_start set up is undone by post_stop, also when QEMU
+	-- never came up.
+	local function failed(msg)
+		v:clear_stale()
+		if not v:alive() then
+			poststop.fire(v, "start-failed", { context = ctx })
+		end
+		return nil, msg
+	end
 	-- Sockets and pidfile are created by QEMU: owner-only.
 	local old = core.umask("077")
 	local r, err = core.run(argv, { stdout = "null", stderr = "capture",
 		deadline = core.now() + START_WAIT })
 	core.umask(string.format("%o", old))
 	if not r then
-		return nil, string.format("%s: cannot run QEMU: %s", v.name, err)
+		return failed(string.format("%s: cannot run QEMU: %s", v.name, err))
 	elseif r.timedout then
-		v:clear_stale()
-		return nil, string.format("%s: QEMU did not start within %ds",
-			v.name, START_WAIT)
+		return failed(string.format("%s: QEMU did not start within %ds",
+			v.name, START_WAIT))
 	elseif r.status ~= 0 then
-		v:clear_stale()
 		local msg = r.stderr ~= "" and r.stderr or ended(r) .. "\n"
-		return nil, string.format("%s: QEMU failed to start:\n%s", v.name,
-			indent(msg))
+		return failed(string.format("%s: QEMU failed to start:\n%s", v.name,
+			indent(msg)))
 	end
 	pid, why = started(v, r)
-	if not pid then return nil, why end
+	if not pid then return failed(why) end
+	hooks.run(v, "post_start", { context = ctx })
 	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)
 	return pid
 end
 
--- stop(v, opt) -> rung | nil, message, through the shutdown policy.
--- opt = { timeout = seconds (default SHUTDOWN_TIMEOUT), force = bool,
--- context = "manual"|"boot"|"host-shutdown" }.  The caller holds the
--- VM's lock.
+-- A QEMU found gone by stop or kill: its run's post_stop, its files.
+local function not_running(v, why, ctx)
+	if not vm.stopped(why) then return nil, why end
+	poststop.fire(v, "exited", { context = ctx })
+	v:clear_stale()
+	return nil, v.name .. " is not running"
+end
+
+-- Why a policy's answer cannot be taken: nil when it can.
+local function nonsense(v, name, rung, why)
+	if rung == nil then
+		if type(why) ~= "string" then
+			return string.format("the %s policy returned neither a rung " ..
+				"nor a reason", name)
+		end
+		return nil
+	end
+	if type(rung) ~= "string" then
+		return string.format("the %s policy returned a %s, not the name " ..
+			"of a rung", name, type(rung))
+	end
+	local still = v:alive()
+	if still then
+		return string.format("the %s policy says %s stopped it, but QEMU " ..
+			"(pid %d) is still running", name, rung, still)
+	end
+end
+
+-- stop(v, opt) -> rung | nil, message, through the VM's shutdown policy
+-- (SHUTDOWN_POLICY).  opt = { timeout = seconds (default
+-- SHUTDOWN_TIMEOUT), force = bool, context = "manual"|"boot"|
+-- "host-shutdown", deadline = absolute (a stopall's), ignore_veto =
+-- bool (stop --force) }.  The caller holds the VM's lock.  A user's
+-- policy that fails, returns nonsense or runs past its limit is
+-- reported and the stop finished by the built-in ladder.
 function M.stop(v, opt)
 	opt = opt or {}
+	local ctx = opt.context or "manual"
 	local pid, why = v:alive()
-	if not pid then
-		if not vm.stopped(why) then return nil, why end
-		v:clear_stale()
-		return nil, v.name .. " is not running"
+	if not pid then return not_running(v, why, ctx) end
+	local ok, hwhy, kind = hooks.run(v, "pre_stop", { context = ctx,
+		deadline = opt.deadline })
+	if not ok then
+		if kind == "veto" and ctx == "manual" and not opt.ignore_veto then
+			return nil, string.format("%s: not stopping: %s (stop --force " ..
+				"stops it all the same)", v.name, hwhy)
+		end
+		util.warn("%s: pre_stop: %s; stopping all the same", v.name, hwhy)
 	end
 	local timeout = opt.timeout or v.cfg.SHUTDOWN_TIMEOUT
 	local t0 = core.now()
-	local ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", t0 +
-		timeout + POLICY_SLACK, { timeout = timeout, force = opt.force,
-		start = t0, deadline = t0 + timeout })
-	if not ran then return nil, rung end
+	local deadline = opt.deadline or t0 + timeout
+	local name = v.cfg.SHUTDOWN_POLICY or "shutdown"
+	local popt = { timeout = timeout, force = opt.force, start = t0,
+		deadline = deadline }
+	local ran, rung, pwhy = M.run_policy(v, name, "stop", deadline +
+		POLICY_SLACK, popt)
+	local broken = not ran and rung or ran and nonsense(v, name, rung, pwhy)
+	if broken and userlua.find_policy(name).file then
+		util.warn("%s: %s; finishing the stop with the built-in ladder",
+			v.name, broken)
+		popt = { timeout = timeout, force = opt.force, start = t0,
+			deadline = deadline }
+		ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", deadline +
+			POLICY_SLACK, popt, true)
+		broken = not ran and rung or ran and nonsense(v, "shutdown", rung,
+			pwhy)
+	end
+	if broken then
+		return nil, broken:find(v.name .. ": ", 1, true) == 1 and broken or
+			v.name .. ": " .. broken
+	end
 	if not rung then
 		return nil, string.format("%s: %s; left running (use --force to " ..
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
 	end
-	-- The policy may be the user's: its word is checked.
-	local still = v:alive()
-	if still then
-		return nil, string.format("%s: the shutdown policy says %s " ..
-			"stopped it, but QEMU (pid %d) is still running", v.name,
-			tostring(rung), still)
-	end
+	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)
 	return rung
@@ -171,11 +235,7 @@ end
 -- kill(v) -> rung | nil, message.  The caller holds the VM's lock.
 function M.kill(v)
 	local pid, why = v:alive()
-	if not pid then
-		if not vm.stopped(why) then return nil, why end
-		v:clear_stale()
-		return nil, v.name .. " is not running"
-	end
+	if not pid then return not_running(v, why, "manual") end
 	util.warn("killing %s: guest data not yet written to disk may be lost",
 		v.name)
 	local t0 = core.now()
@@ -189,6 +249,7 @@ function M.kill(v)
 				pid)
 		end
 	end
+	poststop.fire(v, "killed", { context = "manual" })
 	v:clear_stale()
 	v:log("killed by %s after %.2fs", rung, core.now() - t0)
 	return rung

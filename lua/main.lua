@@ -39,6 +39,10 @@ local commands = {
 		"print the QEMU command line" },
 	{ "host", "[--json]", "cmd.host", 0, 0, { json = true },
 		"check what this host offers and what is wrong" },
+	{ "policy", "list | show [--builtin] <name>", "cmd.policy", 1, 2,
+		{ builtin = true }, "list the policies, or print one's source" },
+	{ "hooks", "<vm>", "cmd.hooks", 1, 1, {},
+		"list and check the hooks that apply to a VM" },
 	{ "help", "", nil, 0, 0, {}, "this text" },
 }
 

@@ -7,6 +7,10 @@
 -- who runs them even if a hook is slow.
 local core = require "nvq.core"
 local hooks = require "hooks"
+local paths = require "paths"
+local userlua = require "userlua"
+local vm = require "vm"
+local vmarg = require "vmarg"
 
 local M = {}
 
@@ -36,16 +40,23 @@ function M.fire(v, reason, opt)
 	return true
 end
 
--- notice(v, opt): for commands that only look (list, status, top): a
+-- notice(name): for commands that only look (list, status, top): a
 -- QEMU gone with its marker still there gets its post_stop now, if the
 -- lock is free at once; a command holding it will see to it (or the
--- next command will).  Never waits.
-function M.notice(v, opt)
-	if v.pid or not M.pending(v) then return end
-	local lk = core.lock(v.rt.lock, core.now())
+-- next command will).  Never waits for the lock.  What the hooks print
+-- goes to standard error: standard output is the command's (--json).
+function M.notice(name)
+	local rt = paths.runtime(name)
+	if not core.stat(rt.dir .. "/run.pending") or core.alive(rt.pidfile) then
+		return
+	end
+	local lk = core.lock(rt.lock, core.now())
 	if not lk then return end
-	if not v:alive() then
-		M.fire(v, "exited", opt)
+	local v = vm.open(name, vmarg.config(name, "list"))
+	if not v:alive() and M.pending(v) then
+		userlua.out = io.stderr
+		M.fire(v, "exited")
+		userlua.out = nil
 		v:clear_stale()
 	end
 	lk:unlock()

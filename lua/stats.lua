@@ -6,6 +6,7 @@
 local core = require "nvq.core"
 local config = require "config"
 local paths = require "paths"
+local poststop = require "poststop"
 local qmpbatch = require "qmpbatch"
 local tapstat = require "tapstat"
 local vm = require "vm"
@@ -114,6 +115,7 @@ function M.sample()
 	for _, name in ipairs(all) do
 		local pid, why = vm.alive(name, paths.runtime(name).pidfile)
 		if not pid and not vm.stopped(why) then return nil, why end
+		if not pid then poststop.notice(name) end
 		if pid then
 			vms[#vms + 1] = process(name, pid)
 			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))

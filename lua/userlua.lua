@@ -210,7 +210,17 @@ local function user_run(argv, opt)
 	end
 	local o = { stdin = opt.stdin, stdout = opt.stdout, stderr = opt.stderr,
 		deadline = M.clamp(opt.deadline), pgroup = true }
-	return core.run(argv, o)
+	-- Where standard output is a command's own (list --json), what a
+	-- program prints goes to standard error.
+	local moved = M.out == io.stderr and (o.stdout == nil or
+		o.stdout == "inherit")
+	if moved then o.stdout = "capture" end
+	local r, err = core.run(argv, o)
+	if r and moved then
+		io.stderr:write(r.stdout)
+		r.stdout = ""
+	end
+	return r, err
 end
 
 -- The subset of nvq.core that is part of the contract (nvqctl-lua(7)).
@@ -250,6 +260,13 @@ local BASE = { "assert", "error", "getmetatable", "ipairs", "next", "pairs",
 function M.env()
 	local env = {}
 	for _, k in ipairs(BASE) do env[k] = _G[k] end
+	env.print = function(...)
+		local t = table.pack(...)
+		for i = 1, t.n do t[i] = tostring(t[i]) end
+		local out = M.out or io.stdout
+		out:write(table.concat(t, "\t", 1, t.n), "\n")
+		out:flush()
+	end
 	for _, k in ipairs(LIBS) do env[k] = copy(_G[k]) end
 	env.os = copy(os, { exit = true, execute = true })
 	env.io = copy(io, { popen = true })

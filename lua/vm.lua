@@ -89,9 +89,28 @@ function VM:make_rundir()
 	return true
 end
 
+-- The VM locks held by the nvqctl commands this process runs under (a
+-- hook, or a program a hook ran, calling nvqctl): "PID PATH" lines in
+-- the environment.  Waiting for one of them would wait for ever.
+local HELD = "NVQCTL_LOCKS_HELD"
+
+local function held_by_caller(path)
+	for pid, p in (os.getenv(HELD) or ""):gmatch("(%d+) ([^\n]+)") do
+		if p == path and core.alive(path) == tonumber(pid) then
+			return tonumber(pid)
+		end
+	end
+end
+
 -- Serialises commands on this VM; released when the process ends.
 -- lock | nil, message.
 function VM:lock(wait)
+	local caller = held_by_caller(self.rt.lock)
+	if caller then
+		return nil, string.format("%s: the nvqctl command (pid %d) whose " ..
+			"hook this runs under holds this VM's lock; a hook cannot " ..
+			"run nvqctl on its own VM", self.name, caller)
+	end
 	local made, merr = self:make_rundir()
 	if not made then return nil, merr end
 	local deadline = core.now() + (wait or LOCK_WAIT)
@@ -111,6 +130,9 @@ function VM:lock(wait)
 		return nil, string.format("%s: cannot lock: %s", self.name, why)
 	end
 	self.lk = lk	-- referenced, so the collector cannot release it early
+	local env = os.getenv(HELD)
+	core.setenv(HELD, (env and env ~= "" and env .. "\n" or "") ..
+		core.getpid() .. " " .. self.rt.lock)
 	return lk
 end
 
@@ -162,9 +184,12 @@ function VM:log(fmt, ...)
 end
 
 -- A line as given, without the VM name in front.
+-- (Standard error while userlua.out says so: a hook run by list --json.)
 function VM:say(fmt, ...)
-	io.stdout:write(string.format(fmt, ...), "\n")
-	io.stdout:flush()
+	local out = package.loaded.userlua and package.loaded.userlua.out or
+		io.stdout
+	out:write(string.format(fmt, ...), "\n")
+	out:flush()
 end
 
 -- Asks the guest agent to shut down (mode "powerdown", "reboot",

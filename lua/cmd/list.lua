@@ -2,6 +2,7 @@
 local core = require "nvq.core"
 local jsonout = require "jsonout"
 local paths = require "paths"
+local poststop = require "poststop"
 local qmpbatch = require "qmpbatch"
 local util = require "util"
 local vm = require "vm"
@@ -16,7 +17,9 @@ local function entry(name)
 		return { name = name, state = "badconfig" }
 	end
 	local v = vm.open(name, cfg)
-	return { name = name, state = "stopped", pid = v:alive(), vm = v,
+	local pid = v:alive()
+	if not pid then poststop.notice(name) end
+	return { name = name, state = "stopped", pid = pid, vm = v,
 		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = v:accel() }
 end
 

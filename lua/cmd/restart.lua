@@ -12,7 +12,8 @@ return { run = function(pos, opts)
 	util.check(v:lock())
 	if util.check(v:alive()) then
 		util.check(lifecycle.stop(v, { timeout = timeout, context = "manual",
-			force = opts.force or v.cfg.SHUTDOWN_FORCE }))
+			force = opts.force or v.cfg.SHUTDOWN_FORCE,
+			ignore_veto = opts.force }))
 	end
 	v.cfg = util.check(config.load(v.name, "start"))
 	util.check(lifecycle.start(v, { context = "manual" }))

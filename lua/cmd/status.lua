@@ -1,10 +1,12 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
 local jsonout = require "jsonout"
+local poststop = require "poststop"
 local util = require "util"
 local vmarg = require "vmarg"
 
 local function collect(v)
+	if not v:alive() then poststop.notice(v.name) end
 	local state, pid = util.check(v:state())
 	local s = {
 		name = v.name, state = state, pid = pid,

@@ -8,6 +8,6 @@ return { run = function(pos, opts)
 	local v = util.check(vmarg.open(pos[1]))
 	util.check(v:lock())
 	util.check(lifecycle.stop(v, { timeout = timeout, context = "manual",
-		force = opts.force or v.cfg.SHUTDOWN_FORCE }))
+		force = opts.force or v.cfg.SHUTDOWN_FORCE, ignore_veto = opts.force }))
 	return 0
 end }

@@ -51,7 +51,7 @@ end
 -- (file:line; a policy spinning past limit is stopped).
 function M.run_policy(v, name, fn, limit, opt, builtin)
 	local mod, where = userlua.load_policy(name, limit, builtin)
-	if not mod then
+	if mod == nil then
 		return false, string.format("%s: cannot load the %s policy: %s",
 			v.name, name, where)
 	end
@@ -162,19 +162,19 @@ end
 local function nonsense(v, name, rung, why)
 	if rung == nil then
 		if type(why) ~= "string" then
-			return string.format("the %s policy returned neither a rung " ..
-				"nor a reason", name)
+			return string.format("%s: the %s policy returned neither a " ..
+				"rung nor a reason", v.name, name)
 		end
 		return nil
 	end
 	if type(rung) ~= "string" then
-		return string.format("the %s policy returned a %s, not the name " ..
-			"of a rung", name, type(rung))
+		return string.format("%s: the %s policy returned a %s, not the " ..
+			"name of a rung", v.name, name, type(rung))
 	end
 	local still = v:alive()
 	if still then
-		return string.format("the %s policy says %s stopped it, but QEMU " ..
-			"(pid %d) is still running", name, rung, still)
+		return string.format("%s: the %s policy says %s stopped it, but " ..
+			"QEMU (pid %d) is still running", v.name, name, rung, still)
 	end
 end
 
@@ -209,19 +209,17 @@ function M.stop(v, opt)
 		POLICY_SLACK, popt)
 	local broken = not ran and rung or ran and nonsense(v, name, rung, pwhy)
 	if broken and userlua.find_policy(name).file then
-		util.warn("%s: %s; finishing the stop with the built-in ladder",
-			v.name, broken)
+		-- The time left: none, past the deadline, but the forced rungs
+		-- still get their slack.
+		util.warn("%s; finishing the stop with the built-in ladder", broken)
 		popt = { timeout = timeout, force = opt.force, start = t0,
 			deadline = deadline }
-		ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", deadline +
-			POLICY_SLACK, popt, true)
+		ran, rung, pwhy = M.run_policy(v, "shutdown", "stop",
+			math.max(deadline, core.now()) + POLICY_SLACK, popt, true)
 		broken = not ran and rung or ran and nonsense(v, "shutdown", rung,
 			pwhy)
 	end
-	if broken then
-		return nil, broken:find(v.name .. ": ", 1, true) == 1 and broken or
-			v.name .. ": " .. broken
-	end
+	if broken then return nil, broken end
 	if not rung then
 		return nil, string.format("%s: %s; left running (use --force to " ..
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)

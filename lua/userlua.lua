@@ -409,6 +409,7 @@ function M.builtin_policies()
 end
 
 -- load_policy(name, limit [, builtin]) -> module, source | nil, why
+-- (module is what the file returned, false for nothing)
 -- The user's file when there is one (unless builtin), else the shipped
 -- one; either way in the documented environment, its top level run
 -- under the limit.
@@ -432,6 +433,7 @@ function M.load_policy(name, limit, builtin)
 	end
 	local ok, mod = M.call(chunk, limit, where)
 	if not ok then return nil, mod end
+	if mod == nil then mod = false end
 	return mod, where
 end
 

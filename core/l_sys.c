@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +46,16 @@ nvq_fail(lua_State *L, const char *what, int err)
 	return 3;
 }
 
+/* A NaN or infinite deadline is a caller's bug (and would reach integer
+ * casts): raised, not returned. */
 double
 nvq_checkdeadline(lua_State *L, int arg)
 {
-	return luaL_checknumber(L, arg);
+	double d = luaL_checknumber(L, arg);
+
+	if (!isfinite(d))
+		luaL_argerror(L, arg, "deadline is not finite");
+	return d;
 }
 
 /* A userdata type: its metatable, with the methods as __index. */
@@ -118,7 +125,10 @@ l_time(lua_State *L)
 static int
 l_sleep(lua_State *L)
 {
-	nvq_nap(luaL_checknumber(L, 1));
+	double s = luaL_checknumber(L, 1);
+
+	luaL_argcheck(L, isfinite(s), 1, "not a finite duration");
+	nvq_nap(s);
 	return 0;
 }
 

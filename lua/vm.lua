@@ -184,8 +184,18 @@ function VM:quit(deadline)
 	return r ~= nil, why
 end
 
+-- self.pid was read earlier: QEMU may have exited since and its PID gone
+-- to another process.  Only the holder of the pidfile lock is QEMU, so
+-- that is checked right before sending.
 function VM:signal(sig)
 	if not self.pid then return nil, "no pid" end
+	local pid, why = core.alive(self.rt.pidfile)
+	if pid ~= self.pid then
+		if pid or why == "absent" or why == "stale" then
+			return nil, "not running"
+		end
+		return nil, why
+	end
 	return core.kill(self.pid, sig)
 end
 

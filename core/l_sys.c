@@ -46,6 +46,37 @@ nvq_fail(lua_State *L, const char *what, int err)
 	return 3;
 }
 
+/*
+ * Pushes errno's symbolic name where callers need to tell errors apart
+ * (the numbers differ between systems), else its number.
+ */
+void
+nvq_pusherrname(lua_State *L, int err)
+{
+	static const struct {
+		const char	*name;
+		int		 num;
+	} names[] = {
+		{ "ECONNREFUSED", ECONNREFUSED }, { "EAGAIN", EAGAIN },
+		{ "ENOENT", ENOENT }, { "ETIMEDOUT", ETIMEDOUT },
+		{ "EACCES", EACCES }, { "EPERM", EPERM },
+		{ "ECONNRESET", ECONNRESET }, { "ENOTSOCK", ENOTSOCK },
+		{ "ENAMETOOLONG", ENAMETOOLONG },
+		{ "EHOSTUNREACH", EHOSTUNREACH },
+		{ "ENETUNREACH", ENETUNREACH },
+		{ "EADDRNOTAVAIL", EADDRNOTAVAIL },
+		{ NULL, 0 }
+	};
+	int i;
+
+	for (i = 0; names[i].name != NULL; i++)
+		if (names[i].num == err) {
+			lua_pushstring(L, names[i].name);
+			return;
+		}
+	lua_pushinteger(L, err);
+}
+
 /* A NaN or infinite deadline is a caller's bug (and would reach integer
  * casts): raised, not returned. */
 double

@@ -86,10 +86,10 @@ end
 function Conn:fileno() return self.ch:fileno() end
 function Conn:close() self.ch:close() end
 
--- connect(path, deadline) -> conn | nil, message
+-- connect(path, deadline) -> conn | nil, message [, errno of the connect]
 function M.connect(path, deadline)
-	local ch, err = core.connect(path, deadline)
-	if not ch then return nil, err end
+	local ch, err, code = core.connect(path, deadline)
+	if not ch then return nil, err, code end
 	local c = setmetatable({ ch = ch, events = {}, nextid = 0 }, Conn)
 	local greet, why = c:read(deadline)
 	if not greet or type(greet.QMP) ~= "table" then

@@ -124,6 +124,14 @@ local r = c.run({ "sleep", "1000" })
 return r.timedout]], 0.5)
 t.ok(dt < 3, string.format("a program run by user code is killed at the " ..
 	"limit (%.2fs)", dt))
+local bg = os.getenv("TESTTMP") .. "/bg.pid"
+dt = timed([[
+local c = require "nvq.core"
+c.run({ "/bin/sh", "-c", "sleep 1000 & echo $! >]] .. bg .. [[; wait" })]], 0.5)
+local bgpid = tonumber(io.open(bg):read("a"))
+t.ok(dt < 3 and bgpid and core.wait_exit(bgpid, core.now() + 2),
+	string.format("its children are killed with it (its process group) " ..
+	"(%.2fs)", dt))
 dt, ok, err = timed("local c = require 'nvq.core'; c.sleep(1000); return 1", 0.5)
 t.ok(dt < 3, string.format("core.sleep is cut at the limit (%.2fs)", dt))
 _, err = run("require('nvq.core').run('ifconfig tap0 up')")

@@ -120,3 +120,19 @@ run "$NVQCTL" stop p1 30
 is "$RC" 0 "policy show's output as an override: exit 0"
 like "$OUT" "*stopped by acpi after*" "policy show's output as an override: it ran"
 unlike "$ERR" "*warning*" "policy show's output as an override: no fallback"
+
+# examples/policies/acpi-then-quit.lua: a guest that ignores ACPI is
+# quit at the timeout, without --force.
+rm -f "$pol"
+cp "$TOP/examples/policies/acpi-then-quit.lua" "$NVQCTL_CONFDIR/policies/"
+guest_vm p2 no nvq.noacpi
+echo "SHUTDOWN_POLICY=acpi-then-quit" >>"$NVQCTL_CONFDIR/vm/p2.conf"
+"$NVQCTL" start p2 >/dev/null 2>&1
+pid=$(qemu_pid p2)
+wait_ready p2 >/dev/null
+run "$NVQCTL" stop p2 3
+is "$RC" 0 "example acpi-then-quit: exit 0 without --force"
+like "$OUT" "*sent ACPI power-button press*still running after 3s; quitting*stopped by quit after*" \
+    "example acpi-then-quit: ACPI, then quit at the timeout"
+gone "$pid"
+ok $? "example acpi-then-quit: QEMU gone"

@@ -329,7 +329,7 @@ end
 -- The handle methods user code may call; the waits among them have the
 -- deadline as the argument at the index given, clamped to the limit.
 local METHODS = {
-	now = 0, log = 0, say = 0, signal = 0, alive = 0, state = 0,
+	now = 0, log = 0, say = 0, signal = 0, alive = 0,
 	agent_shutdown = 2, agent_call = 3, powerdown = 1, reset = 1, quit = 1,
 	qmp_call = 3, wait_exit = 1,
 }

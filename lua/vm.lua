@@ -1,7 +1,7 @@
 -- vm.lua: one VM's runtime: its files, liveness, and the handle that
--- commands and policies drive it through.  The handle is the API a
--- user's policy is written against (documented in README.md, "Policies
--- and the Lua API").
+-- commands and policies drive it through.  Policies and hooks see it
+-- through userlua.handle(): the methods below "Policy API", documented
+-- in nvqctl-lua(7).
 local core = require "nvq.core"
 local paths = require "paths"
 local qmp = require "qmp"
@@ -218,6 +218,17 @@ function VM:agent_shutdown(mode, deadline)
 	if self.agent_conn then self.agent_conn:close() end
 	self.agent_conn = a
 	return ok, swhy
+end
+
+-- One guest-agent command on a fresh, synced connection: its return
+-- value | nil, message, class.
+function VM:agent_call(cmd, args, deadline)
+	deadline = deadline or core.now() + QMP_TIMEOUT
+	local a, why = self:agent(deadline)
+	if not a then return nil, why end
+	local r, cwhy, class = a:call(cmd, args, deadline)
+	a:close()
+	return r, cwhy, class
 end
 
 function VM:powerdown(deadline)

@@ -103,6 +103,14 @@ install: nvqctl
 	sed 's|@BINDIR@|$(BINDIR)|g' examples/systemd/nvqctl.service > \
 	    $(DESTDIR)$(EXAMPLESDIR)/systemd/nvqctl.service
 	chmod 644 $(DESTDIR)$(EXAMPLESDIR)/systemd/nvqctl.service
+	mkdir -p $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(EXAMPLESDIR)/hooks \
+	    $(DESTDIR)$(EXAMPLESDIR)/policies
+	install -m 644 doc/nvqctl-lua.7 $(DESTDIR)$(MANDIR)/man7/nvqctl-lua.7
+	install -m 644 examples/hooks/tap-bridge.lua \
+	    examples/hooks/qcow2-snapshot.lua examples/hooks/logger.lua \
+	    $(DESTDIR)$(EXAMPLESDIR)/hooks/
+	install -m 644 examples/policies/acpi-then-quit.lua \
+	    $(DESTDIR)$(EXAMPLESDIR)/policies/
 
 clean:
 	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \

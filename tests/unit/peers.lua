@@ -44,7 +44,7 @@ c:close()
 c = assert(qmp.connect(sock("qmp-eventflood"), core.now() + 2))
 c:send("query-status", nil, core.now() + 1)
 bounded(function(d)
-	return oneshot.reply(c.ch, d, function(kind) return kind == "reply" end)
+	return oneshot.reply(c, d, function(kind) return kind == "reply" end)
 end, "one-shot reply against a flood of events")
 c:close()
 

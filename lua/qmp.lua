@@ -109,7 +109,8 @@ function M.connect(path, deadline)
 	end)
 	if not greet or type(greet.QMP) ~= "table" then
 		ch:close()
-		return nil, "no QMP greeting (" .. (why or "unexpected message") .. ")"
+		return nil, "no QMP greeting (" ..
+			(greet and "unexpected message" or why) .. ")"
 	end
 	local ok, cwhy = c:call("qmp_capabilities", nil, deadline)
 	if not ok then

@@ -36,13 +36,15 @@ local function drain(job, n, deadline)
 	local line, why = protoread.read(job.ch, { deadline = deadline,
 		wait = 0, max = MAXLINE }, function(_, msg)
 		if msg == nil then return "garbage on the QMP socket" end
-		local id = msg.id
-		if type(id) == "number" and job.replies[id] == nil then
+		-- Only ids asked (1..n) count: a reply to any other number
+		-- must not complete the job with the real replies missing.
+		local id = math.type(msg.id) and math.tointeger(msg.id)
+		if id and id >= 1 and id <= n and job.replies[id] == nil then
 			job.replies[id] = msg.error and { error = msg.error }
 				or { ok = msg["return"] }
 			job.got = job.got + 1
 			return job.got == n
-		elseif id == "cap" and msg.error then
+		elseif msg.id == "cap" and msg.error then
 			return "QMP negotiation failed"
 		end
 		-- The greeting, events, and the capabilities reply: not needed.

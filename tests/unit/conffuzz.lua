@@ -98,6 +98,23 @@ EXTRA_ARGS="-device usb-ehci  -device	usb-tablet
 ]],
 	'TWO="a\nb"\nDISKS="/a.img \\\n  /b.img\n${TWO}\n  /c:raw"\n',
 	"NCPU=1\nX=$NCPU\nMEMORY=${X}G # two\nEXTRA_ARGS=a\\ b\\\nc'd'\"e\"\n",
+	[[
+AUTOSTART=yes
+BOOT_ORDER=10
+BOOT_AFTER="db cache"
+BOOT_REQUIRES=db
+BOOT_READY=tcp:127.0.0.1:22
+BOOT_READY_TIMEOUT=60
+BOOT_DELAY=2
+SERIAL=yes
+]],
+	[[
+BOOT_PARALLEL=2
+HOST_SHUTDOWN_TIMEOUT=300
+HOST_SHUTDOWN_FORCE=yes
+BOOT_READY='serial:login: '
+ACCEL=auto
+]],
 }
 
 -- Text spliced in: what sh would give a meaning, and what would run
@@ -259,13 +276,13 @@ os.remove(RAN)
 local first, last = 1, SYSTEMATIC + RANDOM_CASES
 if ONLY then first, last = ONLY, ONLY end
 local t0, c0 = core.now(), os.clock()
-local nbad, accepted, refused, slowest = 0, 0, 0, 0
+local nbad, accepted, refused, slowest, slowcase = 0, 0, 0, 0, nil
 for k = first, last do
 	local text, global, how = make_case(k)
 	if ONLY then t.diag("case %d (%s%s): %q", k, how,
 		global and ", global file" or "", text) end
 	local bad, took, parsed = run_case(text, global)
-	if took > slowest then slowest = took end
+	if took > slowest then slowest, slowcase = took, k end
 	if bad then
 		nbad = nbad + 1
 		if nbad <= MAXBAD then
@@ -284,8 +301,8 @@ local elapsed, cpu = core.now() - t0, os.clock() - c0
 local ncases = last - first + 1
 t.diag("conffuzz: %d cases (%d systematic: every byte value into each of " ..
 	"%d seeds) in %.2fs (%.2fs CPU); %d parsed, %d refused; slowest " ..
-	"%.1f ms CPU", ncases, ONLY and 0 or SYSTEMATIC, NSEEDS, elapsed, cpu,
-	accepted, refused, slowest * 1000)
+	"%.1f ms CPU (case %s)", ncases, ONLY and 0 or SYSTEMATIC, NSEEDS,
+	elapsed, cpu, accepted, refused, slowest * 1000, tostring(slowcase))
 t.ok(nbad == 0, ("%d mutated configs: each ended within %gs CPU, parsed or " ..
 	"was refused naming file:line, never an internal error"):format(ncases,
 	CASE_LIMIT))

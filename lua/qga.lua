@@ -34,11 +34,13 @@ local function sync_once(a, deadline)
 		arguments = { id = id } })
 	local ok, why = a.ch:send("\255" .. req .. "\n", deadline)
 	if not ok then return nil, why end
-	ok, why = protoread.read(a.ch, { deadline = deadline,
+	-- Everything up to the 0xFF before our reply is stale or noise.
+	local line
+	line, why = protoread.read(a.ch, { deadline = deadline,
 		max = SYNC_MAXLINE, resync = 0xff }, function(_, msg)
 		return msg ~= nil and msg["return"] == id
 	end)
-	if not ok then return nil, why end
+	if not line then return nil, why end
 	return true
 end
 

@@ -224,6 +224,9 @@ function M.stop(v, opt)
 		return nil, string.format("%s: %s; left running (use --force to " ..
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
 	end
+	-- An unreadable pidfile is not taken for "stopped".
+	local _, swhy = v:alive()
+	if not vm.stopped(swhy) then return nil, swhy end
 	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)

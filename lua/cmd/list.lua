@@ -17,9 +17,16 @@ local function entry(name)
 		return { name = name, state = "badconfig" }
 	end
 	local v = vm.open(name, cfg)
-	local pid = v:alive()
-	if not pid then poststop.notice(name) end
-	return { name = name, state = "stopped", pid = pid, vm = v,
+	local pid, why = v:alive()
+	-- A pidfile that cannot be looked at (not root?) is not "stopped".
+	local state = "stopped"
+	if not pid and not vm.stopped(why) then
+		util.warn("%s", why)
+		state = "unknown"
+	elseif not pid then
+		poststop.notice(name)
+	end
+	return { name = name, state = state, pid = pid, vm = v,
 		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = v:accel() }
 end
 
@@ -77,6 +84,10 @@ return { run = function(_, opts)
 		print(jsonout.encode(jsonout.array(out)))
 	else
 		show(vms)
+	end
+	-- A state that could not be read is a failure for a script asking.
+	for _, e in ipairs(vms) do
+		if e.state == "unknown" then return 1 end
 	end
 	return 0
 end }

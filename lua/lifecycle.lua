@@ -225,8 +225,8 @@ function M.stop(v, opt)
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
 	end
 	-- An unreadable pidfile is not taken for "stopped".
-	local _, swhy = v:alive()
-	if not vm.stopped(swhy) then return nil, swhy end
+	local still, swhy = v:alive()
+	if not still and not vm.stopped(swhy) then return nil, swhy end
 	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)

@@ -97,6 +97,7 @@ open_core(lua_State *L)
 	nvq_register_lock(L);
 	nvq_register_chan(L);
 	nvq_register_term(L);
+	nvq_register_task(L);
 	lua_pushliteral(L, NVQ_VERSION);
 	lua_setfield(L, -2, "VERSION");
 	lua_pushliteral(L, NVQ_CONFDIR);

@@ -288,6 +288,12 @@ local CHECK = {
 	PRE_START = function(raw) return raw end,
 }
 
+-- Stops the load with a message that has no file position of its own
+-- (an unreadable file); protect() below returns it.
+local function stop(msg)
+	util.die("%s", msg)
+end
+
 local function read(path)
 	-- A regular file only: opening a FIFO would wait for a writer for
 	-- ever, and a device such as /dev/zero would never end.
@@ -311,7 +317,7 @@ local global_cache = {}
 local function base_state(path)
 	path = path or paths.global_conf()
 	local src, err = read(path)
-	if not src and core.access(path) then util.die("%s", err) end
+	if not src and core.access(path) then stop(err) end
 	local c = global_cache[path]
 	if not c or c.src ~= src then
 		c = { src = src, vars = {}, origin = {} }
@@ -351,25 +357,45 @@ local function build(name, file, src, mode, global_path)
 	return cfg
 end
 
+-- true | nil, message, "usage": VM names are checked before any path
+-- is made, and a bad one is a usage error.
 function M.check_name(name)
 	if not paths.valid_name(name) then
-		util.usage_error("invalid VM name '%s' (letters, digits, '_' and " ..
-			"'-', 1 to 64 characters)", tostring(name))
+		return nil, format("invalid VM name '%s' (letters, digits, '_' " ..
+			"and '-', 1 to 64 characters)", tostring(name)), "usage"
 	end
+	return true
 end
 
--- mode: "start" (a missing disk image is an error), "dryrun" and
--- "check" (it is a warning), "list" (disks are not looked at).
-function M.load(name, mode)
-	M.check_name(name)
+-- The parser and the checks stop at the first error by raising it (a
+-- scanner deep in a value has nothing to return to); this is the one
+-- place that turns such an error back into nil, message.
+local function protect(fn, ...)
+	local ok, res = pcall(fn, ...)
+	if ok then return res end
+	if util.is_failure(res) then return nil, res.msg end
+	error(res, 0)
+end
+
+local function load(name, mode)
 	local file = paths.vmconf(name)
 	local src, err = read(file)
 	if not src then
-		if core.access(file) then util.die("%s", err) end
-		util.die("no such VM: %s (%s)", name, file)
+		if core.access(file) then stop(err) end
+		stop(format("no such VM: %s (%s)", name, file))
 	end
 	return build(name, file, src, mode)
 end
+
+-- load(name, mode) -> cfg | nil, message.  mode: "start" (a missing
+-- disk image is an error), "dryrun" and "check" (it is a warning),
+-- "list" (disks are not looked at).
+function M.load(name, mode)
+	local ok, why, kind = M.check_name(name)
+	if not ok then return nil, why, kind end
+	return protect(load, name, mode)
+end
+
 
 -- The files a running VM was started with, kept in its run directory:
 -- stop, status and the rest still work on a VM whose config has been
@@ -377,7 +403,8 @@ end
 function M.load_started(name, rt)
 	local src = read(rt.started_conf)
 	if not src then return nil end
-	return build(name, rt.started_conf, src, "list", rt.started_global)
+	return protect(build, name, rt.started_conf, src, "list",
+		rt.started_global)
 end
 
 -- Keeps those copies, and the accelerator chosen; called once QEMU runs.
@@ -393,17 +420,11 @@ end
 -- and line numbers name label (the real config's path when checking an
 -- edited copy).  Returns cfg, or nil and the message.
 function M.check_file(path, name, label)
-	local ok, res = pcall(function()
-		if not paths.valid_name(name) then
-			util.die("invalid VM name '%s'", tostring(name))
-		end
-		local src, err = read(path)
-		if not src then util.die("%s", err) end
-		return build(name, label or path, src, "check")
-	end)
-	if ok then return res end
-	if util.is_failure(res) then return nil, res.msg end
-	error(res, 0)
+	local ok, why = M.check_name(name)
+	if not ok then return nil, why end
+	local src, err = read(path)
+	if not src then return nil, err end
+	return protect(build, name, label or path, src, "check")
 end
 
 return M

@@ -13,8 +13,8 @@ local MAXLINE = 16 * 1024 * 1024
 -- setup(what, pos, opts) -> VM handle, json-args text | nil, seconds.
 -- Bad arguments are usage errors before anything is opened.
 function M.setup(what, pos, opts)
-	local timeout = opts.timeout and vmarg.seconds(opts.timeout, "--timeout")
-		or TIMEOUT
+	local timeout = opts.timeout and
+		util.check(vmarg.seconds(opts.timeout, "--timeout")) or TIMEOUT
 	local args = pos[3]
 	if args then
 		local ok, err = qmptext.check_object(args)
@@ -22,11 +22,11 @@ function M.setup(what, pos, opts)
 			util.usage_error("%s: json-args: %s: %s", what, err, args)
 		end
 	end
-	return vmarg.open(pos[1]), args, timeout
+	return util.check(vmarg.open(pos[1])), args, timeout
 end
 
 function M.running(v)
-	if not v:alive() then util.die("%s is not running", v.name) end
+	util.check(vmarg.running(v))
 end
 
 -- reply(ch, deadline, want) -> line, message | nil, why: the first

@@ -8,7 +8,6 @@ local config = require "config"
 local paths = require "paths"
 local qmpbatch = require "qmpbatch"
 local tapstat = require "tapstat"
-local util = require "util"
 local vm = require "vm"
 
 local M = {}
@@ -75,16 +74,18 @@ end
 
 local function load_config(name)
 	if not core.stat(paths.vmconf(name)) then return nil end
-	local ok, cfg = pcall(config.load, name, "list")
-	if ok then return cfg end
-	if not util.is_failure(cfg) then error(cfg, 0) end
-	return nil, cfg.msg
+	return config.load(name, "list")
 end
 
 -- One VM whose QEMU runs: what the operating system says about it.
 local function process(name, pid)
 	local e = { name = name, pid = pid }
 	e.cfg, e.config_error = load_config(name)
+	-- The accelerator this QEMU was started with (auto may say
+	-- otherwise now).
+	local v = vm.open(name, e.cfg or {})
+	v.pid = pid
+	e.accel = v:accel()
 	e.t = core.now()
 	local ps = core.procstat(pid)
 	if ps then
@@ -105,12 +106,14 @@ local function answers(e, job)
 end
 
 -- sample() -> { time = epoch, configured = n, vms = { entry, ... } }
--- for the VMs that run (hold their pidfile lock) right now.
+-- for the VMs that run (hold their pidfile lock) right now; nil, why
+-- when a pidfile cannot be looked at (not root?): never "none run".
 function M.sample()
 	local all, configured = paths.vm_names_and_running()
 	local vms, socks = {}, {}
 	for _, name in ipairs(all) do
-		local pid = vm.alive(name, paths.runtime(name).pidfile)
+		local pid, why = vm.alive(name, paths.runtime(name).pidfile)
+		if not pid and not vm.stopped(why) then return nil, why end
 		if pid then
 			vms[#vms + 1] = process(name, pid)
 			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))
@@ -142,7 +145,7 @@ local function row(e, old, now_epoch)
 	local uptime = e.start and math.max(now_epoch - e.start, 0)
 	local r = { name = e.name, state = e.state, pid = e.pid,
 		cpu_seconds = e.cpu, rss = e.rss, uptime = uptime,
-		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = cfg.accel,
+		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = e.accel,
 		config_error = e.config_error,
 		disk = { rd = e.disk and e.disk.rd, wr = e.disk and e.disk.wr },
 		net = { ifaces = e.net.ifaces, unsupported = e.net.unsupported,

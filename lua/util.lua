@@ -17,6 +17,14 @@ function M.usage_error(fmt, ...)
 		usage = true }, Failure), 0)
 end
 
+-- For the commands: v, or the end of the process with the message
+-- (as a usage error when kind is "usage"), the way assert ends a chunk.
+function M.check(v, msg, kind, ...)
+	if v then return v, msg, kind, ... end
+	if kind == "usage" then M.usage_error("%s", tostring(msg)) end
+	M.die("%s", tostring(msg))
+end
+
 function M.is_failure(e)
 	return getmetatable(e) == Failure
 end

@@ -6,7 +6,6 @@ local core = require "nvq.core"
 local paths = require "paths"
 local qmp = require "qmp"
 local qga = require "qga"
-local util = require "util"
 
 local M = {}
 
@@ -22,17 +21,22 @@ function M.open(name, cfg)
 		rt = paths.runtime(name) }, VM)
 end
 
+-- pid | nil, why: live only while QEMU holds its pidfile lock.  why is
+-- "absent" or "stale" when QEMU is known not to run; anything else is
+-- the reason nothing can be told (an unreadable pidfile: not root?),
+-- which must never be taken for "stopped".
 function M.alive(name, pidfile)
 	local pid, why = core.alive(pidfile)
-	if not pid and why ~= "absent" and why ~= "stale" then
-		util.die("%s: cannot tell whether it runs: %s", name, why)
-	end
-	return pid, why
+	if pid or M.stopped(why) then return pid, why end
+	return nil, string.format("%s: cannot tell whether it runs: %s", name,
+		why)
 end
 
--- pid | nil, "absent"|"stale": live only while QEMU holds its pidfile lock.
--- A pidfile that cannot be looked at (not root?) says nothing: an error,
--- never "stopped".
+-- Whether alive()'s why means the VM is known to be stopped.
+function M.stopped(why)
+	return why == "absent" or why == "stale"
+end
+
 function VM:alive()
 	local pid, why = M.alive(self.name, self.rt.pidfile)
 	self.pid = pid
@@ -67,27 +71,29 @@ end
 -- and without them nothing could reach it (and start would run a second
 -- QEMU on its disks).
 function VM:clear_stale()
-	if self:alive() then return end
+	local pid, why = self:alive()
+	if pid or not M.stopped(why) then return end
 	for _, f in ipairs(self:stale_files()) do os.remove(f) end
 end
 
 -- The run directory: root-only, since its QMP socket is root on the VM.
+-- true | nil, message.
 function VM:make_rundir()
-	local root = paths.rundir()
-	if not core.stat(root) then
-		local ok, err = core.mkdir(root, "0755")
-		if not ok and not core.stat(root) then util.die("%s", err) end
-	end
-	if not core.stat(self.rt.dir) then
-		local ok, err = core.mkdir(self.rt.dir, "0700")
-		if not ok and not core.stat(self.rt.dir) then util.die("%s", err) end
+	for _, d in ipairs({ { paths.rundir(), "0755" }, { self.rt.dir, "0700" } }) do
+		if not core.stat(d[1]) then
+			local ok, err = core.mkdir(d[1], d[2])
+			if not ok and not core.stat(d[1]) then return nil, err end
+		end
 	end
 	core.chmod(self.rt.dir, "0700")
+	return true
 end
 
 -- Serialises commands on this VM; released when the process ends.
+-- lock | nil, message.
 function VM:lock(wait)
-	self:make_rundir()
+	local made, merr = self:make_rundir()
+	if not made then return nil, merr end
 	local deadline = core.now() + (wait or LOCK_WAIT)
 	local lk, why = core.lock(self.rt.lock, math.min(deadline,
 		core.now() + LOCK_QUIET))
@@ -99,9 +105,10 @@ function VM:lock(wait)
 	end
 	if not lk then
 		if why == "timeout" then
-			util.die("%s: another nvqctl command is working on this VM", self.name)
+			return nil, self.name ..
+				": another nvqctl command is working on this VM"
 		end
-		util.die("%s: cannot lock: %s", self.name, why)
+		return nil, string.format("%s: cannot lock: %s", self.name, why)
 	end
 	self.lk = lk	-- referenced, so the collector cannot release it early
 	return lk
@@ -130,10 +137,14 @@ function VM:agent(deadline)
 end
 
 -- Live state: "stopped", "unresponsive", or QEMU's own run state
--- ("running", "paused", "shutdown", "inmigrate", ...).
+-- ("running", "paused", "shutdown", "inmigrate", ...), and the pid;
+-- nil, message when the pidfile cannot be looked at.
 function VM:state(timeout)
-	local pid = self:alive()
-	if not pid then return "stopped" end
+	local pid, why = self:alive()
+	if not pid then
+		if M.stopped(why) then return "stopped" end
+		return nil, why
+	end
 	local r = self:qmp_call("query-status", nil,
 		core.now() + (timeout or QMP_TIMEOUT))
 	if type(r) ~= "table" or type(r.status) ~= "string" then
@@ -189,11 +200,12 @@ function VM:signal(sig)
 	return core.kill(self.pid, sig)
 end
 
--- True as soon as the QEMU process is gone; false at the deadline.
+-- True as soon as the QEMU process is gone; false at the deadline;
+-- nil, message when the system cannot say.
 function VM:wait_exit(deadline)
 	if not self.pid then return true end
 	local gone, err = core.wait_exit(self.pid, deadline)
-	if gone == nil then util.die("%s: %s", self.name, err) end
+	if gone == nil then return nil, self.name .. ": " .. tostring(err) end
 	return gone
 end
 

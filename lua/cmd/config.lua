@@ -66,7 +66,7 @@ end
 
 function M.run(pos)
 	local name = pos[1]
-	config.check_name(name)
+	util.check(config.check_name(name))
 	local path = paths.vmconf(name)
 	local st = core.stat(path)
 	if not st then util.die("no such VM: %s (%s)", name, path) end

@@ -42,7 +42,7 @@ local function attach(v)
 		util.die("%s has no serial console (SERIAL=no in %s)", v.name,
 			v.cfg.file)
 	end
-	if not v:alive() then util.die("%s is not running", v.name) end
+	util.check(vmarg.running(v))
 	local lk = core.lock(v.rt.dir .. "/console.lock", core.now() + LOCK_WAIT)
 	if not lk then
 		util.die("%s: another console is already attached", v.name)
@@ -118,7 +118,7 @@ local function drain(ch)
 end
 
 return { run = function(pos)
-	local v = vmarg.open(pos[1])
+	local v = util.check(vmarg.open(pos[1]))
 	-- lk, the console lock, is held until the process ends.
 	local ch, lk = attach(v)
 	local _ <close> = ch

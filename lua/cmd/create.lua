@@ -30,7 +30,7 @@ end
 
 function M.run(pos)
 	local name = pos[1]
-	config.check_name(name)
+	util.check(config.check_name(name))
 	local path = paths.vmconf(name)
 	if core.stat(path) then
 		util.die("VM %s already exists (%s)", name, path)

@@ -24,7 +24,8 @@ function M.format(argv)
 end
 
 function M.run(pos, opts)
-	local cfg = config.load(pos[1], "dryrun")
+	util.check(config.check_name(pos[1]))
+	local cfg = util.check(config.load(pos[1], "dryrun"))
 	for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
 	if cfg.accel_note then util.warn("%s", cfg.accel_note) end
 	local argv = qemuargv.build(cfg)

@@ -7,17 +7,17 @@ local vmarg = require "vmarg"
 
 return { run = function(pos)
 	local name = pos[1]
-	config.check_name(name)
+	util.check(config.check_name(name))
 	-- kill needs nothing from the config: a running VM whose config has
 	-- since been broken or removed can still be ended, the way out.
-	local ok, v = pcall(vmarg.open, name)
-	if not ok then
-		local e = v
+	local v, why = vmarg.open(name)
+	if not v then
 		v = vm.open(name, nil)
-		if not util.is_failure(e) or not v:alive() then error(e, 0) end
-		util.warn("%s; killing the running VM all the same", e.msg)
+		local pid, awhy = v:alive()
+		if not pid then util.die("%s", vm.stopped(awhy) and why or awhy) end
+		util.warn("%s; killing the running VM all the same", why)
 	end
-	v:lock()
-	lifecycle.kill(v)
+	util.check(v:lock())
+	util.check(lifecycle.kill(v))
 	return 0
 end }

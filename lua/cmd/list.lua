@@ -10,9 +10,9 @@ local vmarg = require "vmarg"
 local STATE_WAIT = 0.5	-- seconds all running VMs have to answer
 
 local function entry(name)
-	local ok, cfg = pcall(vmarg.config, name, "list")
-	if not ok then
-		util.warn("%s", util.is_failure(cfg) and cfg.msg or tostring(cfg))
+	local cfg, why = vmarg.config(name, "list")
+	if not cfg then
+		util.warn("%s", why)
 		return { name = name, state = "badconfig" }
 	end
 	local v = vm.open(name, cfg)

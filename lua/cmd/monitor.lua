@@ -168,8 +168,8 @@ function Shell:run()
 end
 
 return { run = function(pos)
-	local v = vmarg.open(pos[1])
-	if not v:alive() then util.die("%s is not running", v.name) end
+	local v = util.check(vmarg.open(pos[1]))
+	util.check(vmarg.running(v))
 	local conn, err = qmp.connect(v.rt.monitor, core.now() + CONNECT_WAIT)
 	if not conn then
 		util.die("%s: QMP did not answer: %s (QEMU stopped, or another " ..

@@ -18,9 +18,9 @@ local function hard(v, t0)
 end
 
 return { run = function(pos, opts)
-	local v = vmarg.open(pos[1])
-	v:lock()
-	if not v:alive() then util.die("%s is not running", v.name) end
+	local v = util.check(vmarg.open(pos[1]))
+	util.check(v:lock())
+	util.check(vmarg.running(v))
 	local t0 = core.now()
 	if opts.hard then return hard(v, t0) end
 	if not v.cfg.GUEST_AGENT then

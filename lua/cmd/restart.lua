@@ -2,18 +2,19 @@
 -- no other command can slip in between.
 local config = require "config"
 local lifecycle = require "lifecycle"
+local util = require "util"
 local vmarg = require "vmarg"
 
 return { run = function(pos, opts)
 	-- Validate the config for start first: never stop what won't start.
-	local v = vmarg.open(pos[1], "start")
-	local timeout = pos[2] and vmarg.seconds(pos[2], "timeout")
-		or v.cfg.SHUTDOWN_TIMEOUT
-	v:lock()
-	if v:alive() then
-		lifecycle.stop(v, timeout, opts.force or v.cfg.SHUTDOWN_FORCE)
+	local timeout = pos[2] and util.check(vmarg.seconds(pos[2], "timeout"))
+	local v = util.check(vmarg.open(pos[1], "start"))
+	util.check(v:lock())
+	if util.check(v:alive()) then
+		util.check(lifecycle.stop(v, { timeout = timeout, context = "manual",
+			force = opts.force or v.cfg.SHUTDOWN_FORCE }))
 	end
-	v.cfg = config.load(v.name, "start")
-	lifecycle.start(v)
+	v.cfg = util.check(config.load(v.name, "start"))
+	util.check(lifecycle.start(v, { context = "manual" }))
 	return 0
 end }

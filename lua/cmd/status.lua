@@ -5,7 +5,7 @@ local util = require "util"
 local vmarg = require "vmarg"
 
 local function collect(v)
-	local state, pid = v:state()
+	local state, pid = util.check(v:state())
 	local s = {
 		name = v.name, state = state, pid = pid,
 		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
@@ -64,7 +64,7 @@ local function document(s)
 end
 
 return { run = function(pos, opts)
-	local s = collect(vmarg.open(pos[1]))
+	local s = collect(util.check(vmarg.open(pos[1])))
 	if opts.json then
 		print(jsonout.encode(document(s)))
 	else

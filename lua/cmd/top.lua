@@ -44,7 +44,7 @@ local function batch(interval, count, json)
 			core.sleep(t0 + (k - 1) * interval - core.now())
 			if not json then io.stdout:write("\n") end
 		end
-		local cur = stats.sample()
+		local cur = util.check(stats.sample())
 		local f = stats.frame(prev, cur)
 		if json then
 			io.stdout:write(topjson.encode(f), "\n")
@@ -111,7 +111,7 @@ local function live(interval, count)
 	local frames, full = 0, true
 	local t0, k = core.now(), 0	-- frame k is due at t0 + k * interval
 	while true do
-		local cur = stats.sample()
+		local cur = util.check(stats.sample())
 		f = stats.frame(prev, cur)
 		prev = cur
 		frames, k = frames + 1, k + 1

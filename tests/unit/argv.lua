@@ -2,6 +2,11 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local config = require "config"
+local util = require "util"
+
+-- config.load returns nil, message; the cases expect the failure a
+-- command would end with.
+local function load(...) return util.check(config.load(...)) end
 local core = require "nvq.core"
 local paths = require "paths"
 local qemuargv = require "qemuargv"
@@ -14,7 +19,7 @@ local function argv(name, text, mode)
 	local f = assert(io.open(CONF .. "/vm/" .. name .. ".conf", "wb"))
 	f:write(text)
 	f:close()
-	return qemuargv.build(config.load(name, mode or "list"))
+	return qemuargv.build(load(name, mode or "list"))
 end
 
 local function cat(...)

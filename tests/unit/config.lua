@@ -2,6 +2,11 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local config = require "config"
+local util = require "util"
+
+-- config.load returns nil, message; the cases expect the failure a
+-- command would end with.
+local function load(...) return util.check(config.load(...)) end
 local core = require "nvq.core"
 local paths = require "paths"
 
@@ -22,7 +27,7 @@ end
 local function vm(text, mode, gtext)
 	write(VMFILE, text)
 	if gtext then write(GLOBAL, gtext) else os.remove(GLOBAL) end
-	return config.load("t", mode or "list")
+	return load("t", mode or "list")
 end
 
 -- The load must fail with a message containing VMFILE:want.
@@ -234,25 +239,25 @@ t.like(c.warnings[1], ":1: DISKS: relative disk path rel.img",
 	"a relative disk path is a warning")
 
 -- load() and check_file().
-t.fails(function() config.load("nope", "list") end,
+t.fails(function() load("nope", "list") end,
 	"no such VM: nope (" .. CONF .. "/vm/nope.conf)", "no such VM")
 assert(core.mkdir(CONF .. "/vm/isdir.conf", "755"))
 -- The same check keeps a FIFO (open would wait for a writer for ever)
 -- and /dev/zero (never ends) out; not tested, as a regression would hang.
-t.fails(function() config.load("isdir", "list") end,
+t.fails(function() load("isdir", "list") end,
 	CONF .. "/vm/isdir.conf: not a regular file", "a directory as the VM's file")
 assert(core.rmdir(CONF .. "/vm/isdir.conf"))
 os.remove(GLOBAL)
 assert(core.mkdir(GLOBAL, "755"))
 write(VMFILE, "NCPU=1\n")
-t.fails(function() config.load("t", "list") end,
+t.fails(function() load("t", "list") end,
 	GLOBAL .. ": not a regular file", "a directory as the global file")
 assert(core.rmdir(GLOBAL))
 for _, name in ipairs({ "../x", "a b", "", string.rep("a", 65), "a.b" }) do
-	t.fails(function() config.load(name, "list") end, "invalid VM name",
+	t.fails(function() load(name, "list") end, "invalid VM name",
 		"invalid VM name '" .. name .. "' is a usage error", 2)
 end
-t.ok(pcall(config.load, string.rep("a", 64), "list") == false,
+t.ok(pcall(load, string.rep("a", 64), "list") == false,
 	"a 64-character name is valid (then: no such VM)")
 local cand = TMP .. "/cand.conf"
 write(cand, "NCPU=3\n")
@@ -442,5 +447,19 @@ c = vm(require("cmd.create").text("web-1"), "list")
 t.is(c.disks[1].path, "/usr/xendata/web-1/root.img", "create fills the name in")
 t.ok(pcall(vm, "", "list", io.open(arg[0]:match("^(.*)/") ..
 	"/../../examples/nvqctl.conf"):read("a")), "examples/nvqctl.conf parses")
+
+-- Below the commands nothing ends the process: failures are returned.
+do
+	local c, why = config.load("nope", "list")
+	t.ok(c == nil and type(why) == "string" and why:find("no such VM: nope",
+		1, true), "config.load returns nil, message for a missing VM")
+	local vmarg = require "vmarg"
+	local v, vwhy, kind = vmarg.open("bad name!")
+	t.ok(v == nil and kind == "usage" and vwhy:find("invalid VM name", 1,
+		true), "vmarg.open: a bad name is nil, message, \"usage\"")
+	local n, nwhy = vmarg.seconds("0", "timeout")
+	t.ok(n == nil and nwhy:find("whole number of seconds", 1, true),
+		"vmarg.seconds returns nil, message")
+end
 
 return t.done()

@@ -334,6 +334,23 @@ l_nvmm_probe(lua_State *L)
 	return 2;
 }
 
+/*
+ * ncpu() -> online CPUs, at least 1.  _SC_NPROCESSORS_ONLN is not
+ * POSIX, but NetBSD and Linux both have it; without it, or when it
+ * fails, 1 is the answer that overloads nothing.
+ */
+static int
+l_ncpu(lua_State *L)
+{
+	long n = -1;
+
+#ifdef _SC_NPROCESSORS_ONLN
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+	lua_pushinteger(L, n >= 1 ? n : 1);
+	return 1;
+}
+
 static const luaL_Reg sys_funcs[] = {
 	{ "now", l_now },
 	{ "time", l_time },
@@ -353,6 +370,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "hostname", l_hostname },
 	{ "nvmm_probe", l_nvmm_probe },
 	{ "uname", l_uname },
+	{ "ncpu", l_ncpu },
 	{ NULL, NULL }
 };
 

@@ -49,13 +49,44 @@ M.KEYS = {
 		desc = "more QEMU arguments, split into words like sh" },
 	{ key = "PRE_START", default = "",
 		desc = "executable run with the VM name before QEMU starts" },
+	{ key = "AUTOSTART", default = "no",
+		desc = "startall with no names starts this VM (yes or no)" },
+	{ key = "BOOT_ORDER", default = "100",
+		desc = "startall wave, lower first, 0 to 9999; stopall reverses" },
+	{ key = "BOOT_AFTER", default = "",
+		desc = "VMs that must be ready before this one starts" },
+	{ key = "BOOT_REQUIRES", default = "",
+		desc = "as BOOT_AFTER, but skip this VM if one of them fails" },
+	{ key = "BOOT_READY", default = "started",
+		desc = "when this VM counts as up: started, agent, " ..
+			"tcp:HOST:PORT or serial:TEXT" },
+	{ key = "BOOT_READY_TIMEOUT", default = "120",
+		desc = "seconds startall waits for BOOT_READY, 1 to 86400" },
+	{ key = "BOOT_DELAY", default = "0",
+		desc = "seconds to wait once ready before the VMs after it, " ..
+			"0 to 3600" },
+	-- Global only: one value for the whole startall or stopall.
+	{ key = "BOOT_PARALLEL", global = true,
+		default = tostring(math.min(8, math.max(1, core.ncpu() - 1))),
+		desc = "VMs startall starts at once, 1 to 256 (default: " ..
+			"CPUs minus one, 1 to 8)" },
+	{ key = "HOST_SHUTDOWN_TIMEOUT", global = true, default = "300",
+		desc = "seconds for the whole stopall, 1 to 86400" },
+	{ key = "HOST_SHUTDOWN_FORCE", global = true, default = "yes",
+		desc = "at that deadline, kill what still runs (yes or no)" },
 }
 
 local DEFAULTS = {}
 local SCHEMA = { keys = {}, known = DEFAULTS, reserved = {} }
+-- A VM's own file: the same keys, less the global-only ones.
+local VMSCHEMA = { keys = SCHEMA.keys, known = DEFAULTS, reserved = {} }
 for i, k in ipairs(M.KEYS) do
 	DEFAULTS[k.key] = k.default
 	SCHEMA.keys[i] = k.key
+	if k.global then
+		VMSCHEMA.reserved[k.key] = "only in nvqctl.conf: it applies " ..
+			"to all VMs at once"
+	end
 end
 
 -- Names the environment sets: a file setting them would suggest that the
@@ -63,6 +94,7 @@ end
 for _, v in ipairs({ "NVQCTL_CONFDIR", "NVQCTL_RUNDIR" }) do
 	SCHEMA.reserved[v] = "cannot be set in a config file; set the " ..
 		"environment variable " .. v .. " instead"
+	VMSCHEMA.reserved[v] = SCHEMA.reserved[v]
 end
 
 local fail = syntax.fail
@@ -228,6 +260,84 @@ local function console_escape(raw, o, k, cfg)
 	return "^" .. c
 end
 
+-- A list of VM names, as an array.  Whether they exist is bootgraph's
+-- business: configs come and go independently of one another.  Each
+-- name's line goes to cfg.boot_lines[k][name], for bootgraph's errors.
+local function vm_names(raw, o, k, cfg)
+	local list, lines = {}, {}
+	for _, e in ipairs(entries(raw, o)) do
+		for name in e.text:gmatch("[^ \t]+") do
+			if not paths.valid_name(name) then
+				bad(e.o, k, "'%s' is not a valid VM name (letters, " ..
+					"digits, '_' and '-', 1 to 64 characters)", name)
+			end
+			if lines[name] then
+				bad(e.o, k, "%s is listed twice (also line %d)", name,
+					lines[name])
+			end
+			lines[name] = e.o.line
+			list[#list + 1] = name
+		end
+	end
+	cfg.boot_lines = cfg.boot_lines or {}
+	cfg.boot_lines[k] = { file = o.file, line = o.line, names = lines }
+	return list
+end
+
+local MAX_READY_TEXT = 256
+
+-- started | agent | tcp:HOST:PORT | tcp:[IPV6]:PORT | serial:TEXT.
+-- Runs after GUEST_AGENT and SERIAL (M.KEYS order), whose values it
+-- needs: a condition that can never hold is refused here, not after
+-- BOOT_READY_TIMEOUT seconds of waiting at boot.
+local function boot_ready(raw, o, k, cfg)
+	local r = { spec = raw }
+	local kind, rest = match(raw, "^(%a+):(.*)$")
+	if raw == "started" or raw == "agent" then
+		r.kind = raw
+	elseif kind == "tcp" then
+		local host, port = match(rest, "^%[([^%]]*)%]:(.*)$")
+		if host then
+			if not match(host, "^[%x:.]+$") or not host:find(":") then
+				bad(o, k, "'%s' is not an IPv6 address", host)
+			end
+		else
+			host, port = match(rest, "^(.*):([^:]*)$")
+			if host and host:find(":") then
+				bad(o, k, "'%s': an IPv6 address goes in brackets, " ..
+					"as tcp:[::1]:22", raw)
+			end
+			if not host or not match(host, "^[%w_.-]+$") then
+				bad(o, k, "'%s' is not tcp:HOST:PORT (such as " ..
+					"tcp:db.example:5432 or tcp:[::1]:22)", raw)
+			end
+		end
+		local p = match(port, "^%d+$") and tonumber(port)
+		if not p or p < 1 or p > 65535 then
+			bad(o, k, "'%s' is not a TCP port (1 to 65535)", port)
+		end
+		r.kind, r.host, r.port = "tcp", host, p
+	elseif kind == "serial" then
+		if rest == "" then bad(o, k, "serial: needs the TEXT to wait for") end
+		if #rest > MAX_READY_TEXT then
+			bad(o, k, "serial: TEXT longer than %d bytes", MAX_READY_TEXT)
+		end
+		if rest:find("[%c\127]") then
+			bad(o, k, "serial: TEXT is one line of printable characters")
+		end
+		r.kind, r.text = "serial", rest
+	else
+		bad(o, k, "'%s' is not started, agent, tcp:HOST:PORT or " ..
+			"serial:TEXT", raw)
+	end
+	if r.kind == "agent" and not cfg.GUEST_AGENT then
+		bad(o, k, "agent needs GUEST_AGENT=yes")
+	elseif r.kind == "serial" and not cfg.SERIAL then
+		bad(o, k, "serial:TEXT needs SERIAL=yes")
+	end
+	return r
+end
+
 local CHECK = {
 	QEMU_BIN = function(raw, o, k)
 		if raw == "" then bad(o, k, "empty") end
@@ -286,6 +396,20 @@ local CHECK = {
 		return raw
 	end,
 	PRE_START = function(raw) return raw end,
+	AUTOSTART = yesno,
+	BOOT_ORDER = function(raw, o, k) return integer(raw, o, k, 0, 9999) end,
+	BOOT_AFTER = vm_names,
+	BOOT_REQUIRES = vm_names,
+	BOOT_READY = boot_ready,
+	BOOT_READY_TIMEOUT = function(raw, o, k)
+		return integer(raw, o, k, 1, 86400)
+	end,
+	BOOT_DELAY = function(raw, o, k) return integer(raw, o, k, 0, 3600) end,
+	BOOT_PARALLEL = function(raw, o, k) return integer(raw, o, k, 1, 256) end,
+	HOST_SHUTDOWN_TIMEOUT = function(raw, o, k)
+		return integer(raw, o, k, 1, 86400)
+	end,
+	HOST_SHUTDOWN_FORCE = yesno,
 }
 
 -- Stops the load with a message that has no file position of its own
@@ -337,7 +461,7 @@ local DEFAULT_ORIGIN = { file = "(default)", line = 0 }
 local function build(name, file, src, mode, global_path)
 	assert(MODES[mode], "config: unknown mode")
 	local st = base_state(global_path)
-	syntax.parse(src, file, st, SCHEMA)
+	syntax.parse(src, file, st, VMSCHEMA)
 	local cfg = { name = name, file = file, global_file = st.global_file,
 		warnings = {} }
 	for _, k in ipairs(M.KEYS) do
@@ -355,6 +479,27 @@ local function build(name, file, src, mode, global_path)
 		cfg.cpu = "max" .. sub(cfg.cpu, 5)
 	end
 	return cfg
+end
+
+-- The global-only keys, typed: { BOOT_PARALLEL =, HOST_SHUTDOWN_TIMEOUT =,
+-- HOST_SHUTDOWN_FORCE =, file = the global file or nil }, or nil and
+-- the message.  path defaults to the global file.
+function M.global(path)
+	local ok, res = pcall(function()
+		local st = base_state(path)
+		local g = { file = st.global_file }
+		for _, k in ipairs(M.KEYS) do
+			local key = k.key
+			if k.global then
+				g[key] = CHECK[key](st.vars[key],
+					st.origin[key] or DEFAULT_ORIGIN, key, g, "list")
+			end
+		end
+		return g
+	end)
+	if ok then return res end
+	if util.is_failure(res) then return nil, res.msg end
+	error(res, 0)
 end
 
 -- true | nil, message, "usage": VM names are checked before any path

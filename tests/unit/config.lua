@@ -71,12 +71,12 @@ t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
 t.is(#c.warnings, 0, "no warnings")
 
 -- config.KEYS: ordered, described, and every key present in cfg.
-local ok = #config.KEYS == 18
+local ok = #config.KEYS == 28
 for _, k in ipairs(config.KEYS) do
 	ok = ok and type(k.key) == "string" and type(k.default) == "string"
 		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil
 end
-t.ok(ok, "config.KEYS: 18 keys with default and description, all in cfg")
+t.ok(ok, "config.KEYS: 28 keys with default and description, all in cfg")
 t.is(config.KEYS[1].key, "QEMU_BIN", "config.KEYS is ordered")
 
 -- Accepted forms ----------------------------------------------------------
@@ -436,6 +436,146 @@ t.fails(function() vm("", "list", "X=$(reboot)\n") end,
 	GLOBAL .. ":1: X: $(...) is not allowed", "$( ) in the global file")
 err("NCPU=0\n", "1: NCPU: 0 is out of range", "the VM file's line wins",
 	"list", "NCPU=2\n")
+
+-- Boot keys ----------------------------------------------------------------
+
+-- A record as sorted "k=v" text: t.same compares arrays only.
+local function rec(r)
+	if type(r) ~= "table" then return tostring(r) end
+	local out = {}
+	for k, v in pairs(r) do out[#out + 1] = k .. "=" .. tostring(v) end
+	table.sort(out)
+	return table.concat(out, " ")
+end
+
+c = vm("")
+t.is(c.AUTOSTART, false, "default AUTOSTART no")
+t.is(math.type(c.BOOT_ORDER) .. c.BOOT_ORDER, "integer100", "default BOOT_ORDER")
+t.same({ #c.BOOT_AFTER, #c.BOOT_REQUIRES }, { 0, 0 },
+	"default BOOT_AFTER, BOOT_REQUIRES: empty arrays")
+t.is(rec(c.BOOT_READY), rec { kind = "started", spec = "started" },
+	"default BOOT_READY started")
+t.is(c.BOOT_READY_TIMEOUT, 120, "default BOOT_READY_TIMEOUT")
+t.is(c.BOOT_DELAY, 0, "default BOOT_DELAY")
+local ncpu = core.ncpu()
+t.ok(math.type(ncpu) == "integer" and ncpu >= 1, "core.ncpu() is a count")
+t.is(c.BOOT_PARALLEL, math.min(8, math.max(1, ncpu - 1)),
+	"default BOOT_PARALLEL: CPUs minus one, 1 to 8")
+t.is(c.HOST_SHUTDOWN_TIMEOUT, 300, "default HOST_SHUTDOWN_TIMEOUT")
+t.is(c.HOST_SHUTDOWN_FORCE, true, "default HOST_SHUTDOWN_FORCE yes")
+
+c = vm([[
+AUTOSTART=YES
+BOOT_ORDER=0
+BOOT_AFTER="db  cache
+	queue-1"
+BOOT_REQUIRES=db
+BOOT_READY_TIMEOUT=86400
+BOOT_DELAY=3600
+]])
+t.is(c.AUTOSTART, true, "AUTOSTART=YES")
+t.is(c.BOOT_ORDER, 0, "BOOT_ORDER=0, the least")
+t.same(c.BOOT_AFTER, { "db", "cache", "queue-1" },
+	"BOOT_AFTER: names split on blanks and newlines, in order")
+t.same(c.BOOT_REQUIRES, { "db" }, "BOOT_REQUIRES: one name")
+t.same({ c.boot_lines.BOOT_AFTER.names.cache,
+	c.boot_lines.BOOT_AFTER.names["queue-1"],
+	c.boot_lines.BOOT_REQUIRES.line, c.boot_lines.BOOT_REQUIRES.file },
+	{ 3, 4, 5, VMFILE }, "each listed name knows its file and line")
+t.same({ c.BOOT_READY_TIMEOUT, c.BOOT_DELAY }, { 86400, 3600 },
+	"BOOT_READY_TIMEOUT and BOOT_DELAY, the most")
+t.is(vm("BOOT_ORDER=9999\n").BOOT_ORDER, 9999, "BOOT_ORDER=9999, the most")
+t.is(#vm("BOOT_AFTER=\n").BOOT_AFTER, 0, "BOOT_AFTER= is empty")
+
+t.is(rec(vm("GUEST_AGENT=yes\nBOOT_READY=agent\n").BOOT_READY), rec
+	{ kind = "agent", spec = "agent" }, "BOOT_READY=agent")
+t.is(rec(vm("BOOT_READY=tcp:db.example:5432\n").BOOT_READY), rec
+	{ kind = "tcp", host = "db.example", port = 5432,
+	spec = "tcp:db.example:5432" }, "BOOT_READY=tcp:HOST:PORT")
+t.is(rec(vm("BOOT_READY=tcp:127.0.0.1:1\n").BOOT_READY), rec
+	{ kind = "tcp", host = "127.0.0.1", port = 1, spec = "tcp:127.0.0.1:1" },
+	"BOOT_READY=tcp:ADDRESS:1")
+t.is(rec(vm("BOOT_READY=tcp:[::1]:65535\n").BOOT_READY), rec
+	{ kind = "tcp", host = "::1", port = 65535, spec = "tcp:[::1]:65535" },
+	"BOOT_READY=tcp:[IPV6]:PORT")
+t.is(rec(vm('BOOT_READY="serial:login: "\n').BOOT_READY), rec
+	{ kind = "serial", text = "login: ", spec = "serial:login: " },
+	"BOOT_READY=serial:TEXT keeps blanks and colons")
+t.is(vm("BOOT_READY=serial:a:b\n").BOOT_READY.text, "a:b",
+	"serial:TEXT may hold colons")
+
+-- The global-only keys: in nvqctl.conf, never in a VM's file.
+c = vm("", "list", "BOOT_PARALLEL=3\nHOST_SHUTDOWN_TIMEOUT=15\n" ..
+	"HOST_SHUTDOWN_FORCE=no\nAUTOSTART=yes\n")
+t.same({ c.BOOT_PARALLEL, c.HOST_SHUTDOWN_TIMEOUT, c.HOST_SHUTDOWN_FORCE,
+	c.AUTOSTART }, { 3, 15, false, true },
+	"global keys from nvqctl.conf, on every cfg; a per-VM default too")
+local g, gmsg = config.global()
+t.is(rec(g), rec { BOOT_PARALLEL = 3, HOST_SHUTDOWN_TIMEOUT = 15,
+	HOST_SHUTDOWN_FORCE = false, file = GLOBAL }, "config.global()")
+t.is(gmsg, nil, "config.global(): no message")
+os.remove(GLOBAL)
+t.is(rec(config.global()), rec { BOOT_PARALLEL = math.min(8, math.max(1, ncpu - 1)),
+	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true },
+	"config.global() without nvqctl.conf: the defaults")
+write(GLOBAL, "#\nBOOT_PARALLEL=0\n")
+g, gmsg = config.global()
+t.is(g, nil, "config.global(): a bad value gives nil")
+t.is(gmsg, GLOBAL .. ":2: BOOT_PARALLEL: 0 is out of range (1 to 256)",
+	"config.global(): the message names file, line and key")
+write(GLOBAL, "BOOT_PARALEL=2\n")
+g, gmsg = config.global()
+t.is(gmsg, GLOBAL .. ":1: BOOT_PARALEL: unknown key BOOT_PARALEL (did " ..
+	"you mean BOOT_PARALLEL?)", "config.global(): misspelt key")
+os.remove(GLOBAL)
+for _, k in ipairs({ "BOOT_PARALLEL=2", "HOST_SHUTDOWN_TIMEOUT=10",
+	"HOST_SHUTDOWN_FORCE=no" }) do
+	local key = k:match("^[%u_]+")
+	err("#\n" .. k .. "\n", "2: " .. key .. ": only in nvqctl.conf",
+		key .. " in a VM's file")
+end
+err("BOOT_ORDR=1\n", "1: BOOT_ORDR: unknown key BOOT_ORDR (did you mean " ..
+	"BOOT_ORDER?)", "misspelt boot key")
+err("BOOT_REQUIRE=db\n", "1: BOOT_REQUIRE: unknown key BOOT_REQUIRE (did " ..
+	"you mean BOOT_REQUIRES?)", "BOOT_REQUIRE for BOOT_REQUIRES")
+
+bad("AUTOSTART", "1", "'1' is neither yes nor no")
+bad("BOOT_ORDER", "-1", "'-1' is not a whole number")
+bad("BOOT_ORDER", "10000", "10000 is out of range (0 to 9999)", 2)
+bad("BOOT_READY_TIMEOUT", "0", "0 is out of range (1 to 86400)")
+bad("BOOT_DELAY", "3601", "3601 is out of range (0 to 3600)")
+bad("BOOT_DELAY", "1.5", "'1.5' is not a whole number")
+bad("BOOT_AFTER", '"db web.1"', "'web.1' is not a valid VM name")
+bad("BOOT_REQUIRES", "../db", "'../db' is not a valid VM name")
+bad("BOOT_REQUIRES", ("a"):rep(65), "'" .. ("a"):rep(65) ..
+	"' is not a valid VM name")
+err('#\nBOOT_AFTER="db\n  web db"\n', "3: BOOT_AFTER: db is listed twice " ..
+	"(also line 2)", "a name listed twice, at its own line")
+bad("BOOT_READY", "up", "'up' is not started, agent, tcp:HOST:PORT or " ..
+	"serial:TEXT")
+bad("BOOT_READY", "Agent", "'Agent' is not started, agent")
+bad("BOOT_READY", "agent", "agent needs GUEST_AGENT=yes", 3)
+bad("BOOT_READY", "tcp:host", "'tcp:host' is not tcp:HOST:PORT")
+bad("BOOT_READY", "tcp::22", "'tcp::22' is not tcp:HOST:PORT")
+bad("BOOT_READY", "tcp:h:0", "'0' is not a TCP port (1 to 65535)")
+bad("BOOT_READY", "tcp:h:65536", "'65536' is not a TCP port")
+bad("BOOT_READY", "tcp:h:", "'' is not a TCP port")
+bad("BOOT_READY", "tcp:h:ssh", "'ssh' is not a TCP port")
+bad("BOOT_READY", "tcp:::1:22", "'tcp:::1:22': an IPv6 address goes in " ..
+	"brackets, as tcp:[::1]:22")
+bad("BOOT_READY", "tcp:[]:22", "'' is not an IPv6 address")
+bad("BOOT_READY", "tcp:[host]:22", "'host' is not an IPv6 address")
+bad("BOOT_READY", '"tcp:a b:22"', "'tcp:a b:22' is not tcp:HOST:PORT")
+bad("BOOT_READY", "serial:", "serial: needs the TEXT to wait for")
+bad("BOOT_READY", '"serial:a\tb"', "serial: TEXT is one line of printable")
+bad("BOOT_READY", "serial:" .. ("x"):rep(257), "serial: TEXT longer than 256")
+err("SERIAL=no\nBOOT_READY=serial:login\n", "2: BOOT_READY: serial:TEXT " ..
+	"needs SERIAL=yes", "serial:TEXT without a serial console")
+t.is(vm("BOOT_READY=agent\n", "list", "GUEST_AGENT=yes\n").BOOT_READY.kind,
+	"agent", "BOOT_READY=agent with GUEST_AGENT=yes from nvqctl.conf")
+t.fails(function() vm("GUEST_AGENT=no\n", "list", "GUEST_AGENT=yes\n" ..
+	"BOOT_READY=agent\n") end, GLOBAL .. ":2: BOOT_READY: agent needs " ..
+	"GUEST_AGENT=yes", "BOOT_READY=agent from nvqctl.conf, the VM has no agent")
 
 -- The shipped example parses, and create's copy of it too.
 local ex = io.open(arg[0]:match("^(.*)/") .. "/../../examples/vm.conf"):read("a")

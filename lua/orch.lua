@@ -54,6 +54,13 @@ end
 local FINAL = { ready = true, notready = true, failed = true,
 	stopped = true, left = true, notrunning = true, gone = true }
 
+-- The progress line of an event (argument, seconds since the task
+-- began); "started" and a clean stop are said by lifecycle itself.
+local SAY = { ready = "ready (%s%.1fs)", notready = "not ready: %s (%.1fs)",
+	failed = "failed: %s", already = "already running, pid %s",
+	stopped = "stopped by %s (forced, %.1fs)", left = "not stopped: %s",
+	notrunning = "not running%s", gone = "gone%s" }
+
 -- What each event makes of the VM's summary line.
 local function apply(rec, task, kind, arg)
 	local forced = task.kind == "force"
@@ -284,6 +291,10 @@ local function drain(run, t, api)
 				if FINAL[kind] then t.done = true end
 				t.state = kind
 				apply(run.rec[t.name], t, kind, arg)
+				local say = SAY[kind]
+				if say and not (kind == "stopped" and t.kind == "stop") then
+					api.log(t.vm, say, arg, core.now() - t.t0)
+				end
 				t.queue[#t.queue + 1] = { kind = kind, arg = arg }
 			end
 		end
@@ -304,9 +315,35 @@ end
 
 -- Child bodies ---------------------------------------------------------
 
+-- Until ready.lua (the boot keys' readiness tests) is there: QMP, or
+-- the agent's guest-ping, asked again until the deadline.
+local function basic_ready(v, deadline)
+	local agent = type(v.cfg.BOOT_READY) == "table" and
+		v.cfg.BOOT_READY.kind == "agent"
+	local why
+	repeat
+		local step = math.min(deadline, core.now() + 3)
+		local r
+		if agent then
+			local a
+			a, why = v:agent(step)
+			if a then
+				r, why = a:call("guest-ping", nil, step)
+				a:close()
+			end
+		else
+			r, why = v:qmp_call("query-status", nil, step)
+		end
+		if r then return true end
+		if core.now() < step then core.sleep(math.min(0.2, deadline -
+			core.now())) end
+	until core.now() >= deadline
+	return nil, tostring(why)
+end
+
 local function ready_wait(v, deadline, watcher)
 	local ok, ready = pcall(require, "ready")
-	if not ok then return nil, "no readiness module: " .. tostring(ready) end
+	if not ok then return basic_ready(v, deadline) end
 	return call(ready.wait, v, deadline, watcher)
 end
 
@@ -359,6 +396,9 @@ local function stop_body(opt)
 			force = false, context = "host-shutdown",
 			deadline = opt.deadline })
 		if rung then return send("stopped", rung) end
+		-- lifecycle's advice is for "nvqctl stop"; the policy decides.
+		why = tostring(why):gsub("^" .. v.name:gsub("%p", "%%%0") .. ": ", "")
+			:gsub("; left running.*$", "")
 		if v:alive() then return send("left", why) end
 		send("failed", why)
 	end

@@ -41,11 +41,10 @@ return { run = function(pos, opts)
 	local _, allok = orch.summary(run)
 	if opts.json then
 		io.stdout:write(orch.json(run, dry), "\n")
+	elseif dry then
+		api.say("worst case: %ds until the last VM is ready",
+			math.ceil(api.elapsed()))
 	else
-		if dry then
-			api.say("worst case: %ds until the last VM is ready",
-				math.ceil(api.elapsed()))
-		end
 		io.stdout:write("\n")
 		orch.print_summary(run, io.stdout)
 	end

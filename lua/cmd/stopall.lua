@@ -43,11 +43,10 @@ return { run = function(pos, opts)
 	local _, allok = orch.summary(run)
 	if opts.json then
 		io.stdout:write(orch.json(run, dry), "\n")
+	elseif dry then
+		api.say("worst case: %ds of the %ds deadline",
+			math.ceil(api.elapsed()), timeout)
 	else
-		if dry then
-			api.say("worst case: %ds of the %ds deadline",
-				math.ceil(api.elapsed()), timeout)
-		end
 		io.stdout:write("\n")
 		orch.print_summary(run, io.stdout)
 	end

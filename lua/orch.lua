@@ -665,10 +665,18 @@ end
 
 -- The summary ---------------------------------------------------------
 
+-- Rows in the order the VMs were acted on; the others after them.
 function M.summary(run)
-	local rows, allok = {}, true
-	for _, v in ipairs(run.vms) do
-		local r = run.rec[v.name]
+	local rows, allok, order = {}, true, {}
+	for i, v in ipairs(run.vms) do order[i] = { v = v, i = i } end
+	table.sort(order, function(a, b)
+		local ta = run.rec[a.v.name].t0 or math.huge
+		local tb = run.rec[b.v.name].t0 or math.huge
+		if ta ~= tb then return ta < tb end
+		return a.i < b.i
+	end)
+	for _, o in ipairs(order) do
+		local r = run.rec[o.v.name]
 		local secs = r.t0 and r.t1 and r.t1 - r.t0 or nil
 		rows[#rows + 1] = { name = r.name, result = r.result, ok = r.ok,
 			seconds = secs, forced = r.forced or false, rung = r.rung,

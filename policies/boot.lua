@@ -149,7 +149,7 @@ function P.stopall(api, vms, opt)
 				if ready then
 					table.remove(pending, i)
 					local left = deadline - reserve - api.now()
-					local timeout = math.max(1, math.floor(math.min(
+					local timeout = math.max(1, math.floor(0.5 + math.min(
 						v.cfg.SHUTDOWN_TIMEOUT, left)))
 					local t = api.stop(v, { timeout = timeout,
 						deadline = api.now() + timeout })

@@ -75,14 +75,22 @@ demo:
 bench: nvqctl
 	sh tests/bench/bench.sh
 
+# The rc.d script and the systemd unit get the installed path of nvqctl
+# in place of @BINDIR@.
 install: nvqctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(EXAMPLESDIR)/rc.d $(DESTDIR)$(CONFDIR)/vm
+	    $(DESTDIR)$(EXAMPLESDIR)/rc.d $(DESTDIR)$(EXAMPLESDIR)/systemd \
+	    $(DESTDIR)$(CONFDIR)/vm
 	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
 	install -m 644 doc/nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
 	install -m 644 examples/vm.conf examples/nvqctl.conf \
 	    policies/shutdown.lua $(DESTDIR)$(EXAMPLESDIR)/
-	install -m 755 rc.d/nvqctl $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
+	sed 's|@BINDIR@|$(BINDIR)|g' rc.d/nvqctl > \
+	    $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
+	chmod 755 $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
+	sed 's|@BINDIR@|$(BINDIR)|g' examples/systemd/nvqctl.service > \
+	    $(DESTDIR)$(EXAMPLESDIR)/systemd/nvqctl.service
+	chmod 644 $(DESTDIR)$(EXAMPLESDIR)/systemd/nvqctl.service
 
 clean:
 	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \

@@ -3,7 +3,9 @@
  * the io and os libraries lack (monotonic clock, sockets' and
  * directories' metadata, modes, signals by name).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 
 #include <dirent.h>
@@ -129,6 +131,14 @@ l_getpid(lua_State *L)
 	return 1;
 }
 
+/* Whose rights this process acts with: host's checks depend on it. */
+static int
+l_geteuid(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)geteuid());
+	return 1;
+}
+
 static int
 l_isatty(lua_State *L)
 {
@@ -167,7 +177,7 @@ typename(mode_t m)
 	return "other";
 }
 
-/* stat(path [, "l"]) -> {type, mode, size, mtime, uid} | nil, msg, errno */
+/* stat(path [, "l"]) -> {type, mode, size, mtime, uid, gid} | nil, msg, errno */
 static int
 l_stat(lua_State *L)
 {
@@ -177,7 +187,7 @@ l_stat(lua_State *L)
 
 	if ((link ? lstat(path, &st) : stat(path, &st)) == -1)
 		return nvq_fail(L, path, errno);
-	lua_createtable(L, 0, 5);
+	lua_createtable(L, 0, 6);
 	lua_pushstring(L, typename(st.st_mode));
 	lua_setfield(L, -2, "type");
 	lua_pushinteger(L, st.st_mode & 07777);
@@ -188,6 +198,8 @@ l_stat(lua_State *L)
 	lua_setfield(L, -2, "mtime");
 	lua_pushinteger(L, (lua_Integer)st.st_uid);
 	lua_setfield(L, -2, "uid");
+	lua_pushinteger(L, (lua_Integer)st.st_gid);
+	lua_setfield(L, -2, "gid");
 	return 1;
 }
 
@@ -356,6 +368,7 @@ static const luaL_Reg sys_funcs[] = {
 	{ "time", l_time },
 	{ "sleep", l_sleep },
 	{ "getpid", l_getpid },
+	{ "geteuid", l_geteuid },
 	{ "isatty", l_isatty },
 	{ "kill", l_kill },
 	{ "stat", l_stat },
@@ -378,4 +391,12 @@ void
 nvq_register_sys(lua_State *L)
 {
 	luaL_setfuncs(L, sys_funcs, 0);
+	/*
+	 * The room for a unix socket's path, its terminating NUL included
+	 * (104 on NetBSD, 108 on Linux): a run directory so deep that a
+	 * VM's socket paths do not fit leaves QEMU unable to make them.
+	 */
+	lua_pushinteger(L,
+	    (lua_Integer)sizeof(((struct sockaddr_un *)0)->sun_path));
+	lua_setfield(L, -2, "SUN_PATH_MAX");
 }

@@ -522,6 +522,16 @@ local function protect(fn, ...)
 	error(res, 0)
 end
 
+-- What a VM that does not set key gets: the default, or the global
+-- file's value; and where it comes from ("file:line" or "(default)").
+-- nil, message when the global file cannot be read or parsed.
+function M.global_value(key)
+	local st, msg = protect(base_state)
+	if not st then return nil, msg end
+	local o = st.origin[key]
+	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
+end
+
 local function load(name, mode)
 	local file = paths.vmconf(name)
 	local src, err = read(file)

@@ -44,6 +44,8 @@ local commands = {
 		"edit a VM config, checked before it is saved" },
 	{ "dryrun", "[--json] <vm>", "cmd.dryrun", 1, 1, { json = true },
 		"print the QEMU command line" },
+	{ "host", "[--json]", "cmd.host", 0, 0, { json = true },
+		"check what this host offers and what is wrong" },
 	{ "help", "", nil, 0, 0, {}, "this text" },
 }
 

@@ -145,7 +145,7 @@ local function row(e, old, now_epoch)
 	local uptime = e.start and math.max(now_epoch - e.start, 0)
 	local r = { name = e.name, state = e.state, pid = e.pid,
 		cpu_seconds = e.cpu, rss = e.rss, uptime = uptime,
-		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = e.accel,
+		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = e.accel or cfg.accel,
 		config_error = e.config_error,
 		disk = { rd = e.disk and e.disk.rd, wr = e.disk and e.disk.wr },
 		net = { ifaces = e.net.ifaces, unsupported = e.net.unsupported,

@@ -7,9 +7,13 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -364,6 +368,8 @@ static const luaL_Reg chan_meta[] = {
 	{ NULL, NULL }
 };
 
+static int l_tcp_connect(lua_State *);
+
 void
 nvq_register_chan(lua_State *L)
 {
@@ -372,4 +378,97 @@ nvq_register_chan(lua_State *L)
 	lua_setfield(L, -2, "connect");
 	lua_pushcfunction(L, l_poll);
 	lua_setfield(L, -2, "poll");
+	lua_pushcfunction(L, l_tcp_connect);
+	lua_setfield(L, -2, "tcp_connect");
+}
+
+/*
+ * One non-blocking connect to ai, waited for until the deadline: 0 and
+ * c->fd set, or an errno.
+ */
+static int
+tcp_try(struct chan *c, const struct addrinfo *ai, double deadline)
+{
+	socklen_t len;
+	int fd, err;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype,
+	    ai->ai_protocol)) == -1)
+		return errno;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EINPROGRESS) {
+			err = errno;
+			goto fail;
+		}
+		if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+			err = ETIMEDOUT;
+			goto fail;
+		}
+		len = sizeof(err);
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = errno;
+		if (err != 0)
+			goto fail;
+		break;
+	}
+	c->fd = fd;
+	return 0;
+fail:
+	close(fd);
+	return err;
+}
+
+/*
+ * tcp_connect(host, port, deadline) -> chan | nil, msg: a TCP connection
+ * to the first address of host that takes it, as a channel like
+ * connect's.  A numeric address (IPv4, or IPv6 without brackets) needs
+ * no lookup; a name's lookup is bounded by the resolver's own timeouts,
+ * which getaddrinfo offers no deadline to shorten.
+ */
+static int
+l_tcp_connect(lua_State *L)
+{
+	const char *host = luaL_checkstring(L, 1);
+	lua_Integer port = luaL_checkinteger(L, 2);
+	double deadline = nvq_checkdeadline(L, 3);
+	struct addrinfo hints, *res, *ai;
+	struct chan *c;
+	char serv[8];
+	int gerr, err = ETIMEDOUT;
+
+	luaL_argcheck(L, port >= 1 && port <= 65535, 2, "port 1 to 65535");
+	c = lua_newuserdatauv(L, sizeof(*c), 0);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	luaL_setmetatable(L, CHAN_MT);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(serv, sizeof(serv), "%d", (int)port);
+	if ((gerr = getaddrinfo(host, serv, &hints, &res)) != 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%s: %s", host, gerr == EAI_SYSTEM ?
+		    strerror(errno) : gai_strerror(gerr));
+		return 2;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (nvq_now() >= deadline) {
+			err = ETIMEDOUT;
+			break;
+		}
+		if ((err = tcp_try(c, ai, deadline)) == 0)
+			break;
+	}
+	freeaddrinfo(res);
+	if (err == 0)
+		return 1;
+	lua_pushnil(L);
+	lua_pushfstring(L, "%s port %d: %s", host, (int)port, strerror(err));
+	lua_pushinteger(L, err);
+	return 3;
 }

@@ -12,6 +12,7 @@
 local config = require "config"
 local core = require "nvq.core"
 local lifecycle = require "lifecycle"
+local ready = require "ready"
 local util = require "util"
 
 local M = {}
@@ -36,8 +37,8 @@ local function decode(line)
 	return kind, (arg:gsub("\\(.)", UNESC))
 end
 
--- Calls library code that either returns nil, why or (before every
--- module did) raised util.die's failure: nil, why either way.
+-- Calls library code in a child: nil, why for what it returns and for
+-- an error it raises, so the child always has a last word to report.
 local function call(f, ...)
 	local res = table.pack(pcall(f, ...))
 	if res[1] then return table.unpack(res, 2, res.n) end
@@ -315,43 +316,6 @@ end
 
 -- Child bodies ---------------------------------------------------------
 
--- Until ready.lua (the boot keys' readiness tests) is there: QMP, or
--- the agent's guest-ping, asked again until the deadline.
-local function basic_ready(v, deadline)
-	local agent = type(v.cfg.BOOT_READY) == "table" and
-		v.cfg.BOOT_READY.kind == "agent"
-	local why
-	repeat
-		local step = math.min(deadline, core.now() + 3)
-		local r
-		if agent then
-			local a
-			a, why = v:agent(step)
-			if a then
-				r, why = a:call("guest-ping", nil, step)
-				a:close()
-			end
-		else
-			r, why = v:qmp_call("query-status", nil, step)
-		end
-		if r then return true end
-		if core.now() < step then core.sleep(math.min(0.2, deadline -
-			core.now())) end
-	until core.now() >= deadline
-	return nil, tostring(why)
-end
-
-local function ready_wait(v, deadline, watcher)
-	local ok, ready = pcall(require, "ready")
-	if not ok then return basic_ready(v, deadline) end
-	return call(ready.wait, v, deadline, watcher)
-end
-
-local function ready_begin(v)
-	local ok, ready = pcall(require, "ready")
-	if ok and ready.begin then return (call(ready.begin, v)) end
-	return nil
-end
 
 local function start_body(opt)
 	return function(v, send)
@@ -371,13 +335,13 @@ local function start_body(opt)
 			v.cfg = cfg
 			pid, why = call(lifecycle.start, v, { context = "boot" })
 			if not pid then return send("failed", why) end
-			watcher = ready_begin(v)
+			watcher = ready.begin(v)
 			send("started", pid)
 		end
 		-- Started is done; another command may act on it meanwhile.
 		lk:unlock()
 		local ok
-		ok, why = ready_wait(v, opt.ready_deadline, watcher)
+		ok, why = call(ready.wait, v, opt.ready_deadline, watcher)
 		if ok then return send("ready") end
 		send("notready", why)
 	end

@@ -111,7 +111,7 @@ end
 
 -- Waves: VMs grouped by BOOT_ORDER, raised where needed so that a VM is
 -- never in an earlier wave than a VM of the set it waits for; ties keep
--- the order given.  reverse: the stop order.
+-- the order given.  reverse: the stop order, the exact reverse.
 function M.waves(vms, reverse)
 	local by, eff = {}, {}
 	for i, v in ipairs(vms) do by[v.name] = { v = v, i = i } end
@@ -138,6 +138,7 @@ function M.waves(vms, reverse)
 			if reverse then return a.o > b.o end
 			return a.o < b.o
 		end
+		if reverse then return a.i > b.i end
 		return a.i < b.i
 	end)
 	local waves = {}

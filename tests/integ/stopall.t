@@ -51,7 +51,7 @@ run "$NVQCTL" stopall
 t=$(secs "$t0" "$(now)")
 is "$RC" 0 "stopall of six: exit 0"
 is "$(running_count)" 0 "stopall of six: no QEMU left"
-like "$OUT" "*s1 *stopped by agent*s6 *stopped by agent*" "summary: each stopped by its agent"
+like "$OUT" "*s6 *stopped by agent*s1 *stopped by agent*" "summary: each stopped by its agent"
 awk -v t="$t" -v s="$slowest" 'BEGIN { exit !(t <= 1.5 * s + 0.5) }'
 ok $? "stopall of six took ${t}s, slowest single stop ${slowest}s (bound 1.5x + 0.5s)"
 

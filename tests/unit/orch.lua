@@ -62,6 +62,9 @@ t.is(waves[2].order, 50, "waves: the raised wave's order")
 local rev = orch.waves({ vm("a", { order = 10 }), vm("b", { order = 20 }) },
 	true)
 t.is(rev[1][1].name, "b", "waves reversed: the last order stops first")
+rev = orch.waves({ vm("a"), vm("b") }, true)
+t.same({ rev[1][1].name, rev[1][2].name }, { "b", "a" },
+	"waves reversed: ties in the reverse of the order given")
 
 -- Waves are barriers; a wave's VMs start together.
 local at, out, _, total = sim("startall", { vm("db", { order = 10,

@@ -80,11 +80,13 @@ bench: nvqctl
 install: nvqctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(EXAMPLESDIR)/rc.d $(DESTDIR)$(EXAMPLESDIR)/systemd \
-	    $(DESTDIR)$(CONFDIR)/vm
+	    $(DESTDIR)$(CONFDIR)/vm $(DESTDIR)$(EXAMPLESDIR)/policies
 	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
 	install -m 644 doc/nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
 	install -m 644 examples/vm.conf examples/nvqctl.conf \
-	    policies/shutdown.lua $(DESTDIR)$(EXAMPLESDIR)/
+	    policies/shutdown.lua policies/boot.lua $(DESTDIR)$(EXAMPLESDIR)/
+	install -m 644 examples/policies/boot-sequential.lua \
+	    $(DESTDIR)$(EXAMPLESDIR)/policies/
 	sed 's|@BINDIR@|$(BINDIR)|g' rc.d/nvqctl > \
 	    $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
 	chmod 755 $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl

@@ -667,22 +667,34 @@ function M.print_summary(run, out)
 	end
 end
 
+-- The summary's one-word outcome and its reason, for scripts.
+local function outcome(result)
+	if result:find("^started, not ready") then
+		return "not ready", result:match("^started, not ready: (.*)$")
+	end
+	if result:find("^stopped") then return "stopped", nil end
+	local word, why = result:match("^([^:]+): (.*)$")
+	return word or result, why
+end
+
 function M.json(run, dry)
+	local json = util.json()
 	local rows, allok = M.summary(run)
 	local vms = {}
+	local function round(x) return math.floor(x * 100 + 0.5) / 100 end
 	for i, r in ipairs(rows) do
-		vms[i] = { name = r.name, result = r.result, ok = r.ok,
-			seconds = r.seconds and math.floor(r.seconds * 100 + 0.5) / 100
-			or util.json().null, forced = r.forced,
-			rung = r.rung or util.json().null,
-			because = r.because or util.json().null,
+		local out, why = outcome(r.result)
+		vms[i] = { name = r.name, result = r.result, outcome = out,
+			reason = why or json.null, ok = r.ok,
+			duration_s = r.seconds and round(r.seconds) or json.null,
+			forced = r.forced, rung = r.rung or json.null,
 			notes = #r.notes > 0 and table.concat(r.notes, "; ")
-			or util.json().null, needed_only = r.check or false }
+			or json.null, required_only = r.check or false }
 	end
 	local doc = util.to_json({ command = run.command, dry_run = dry or false,
-		ok = allok, elapsed = math.floor((run.now() - run.t0) * 100 + 0.5)
-		/ 100, worst_case = dry and math.floor(run.now() - run.t0) or nil,
-		vms = #vms > 0 and vms or "[]" })
+		ok = allok, elapsed_s = round(run.now() - run.t0),
+		deadline_s = run.deadline and round(run.deadline - run.t0)
+		or json.null, vms = #vms > 0 and vms or "[]" })
 	-- lua-cjson writes an empty table as {}: the list is always an array.
 	return (doc:gsub('"vms":"%[%]"', '"vms":[]'))
 end

@@ -58,8 +58,8 @@ local function every_config()
 end
 
 -- For startall: the named VMs in the order given, else every AUTOSTART
--- VM (sorted by name); then, marked check, the VMs they require that are
--- not in the list (they count once they run and are ready).
+-- VM (sorted by name); then, marked check, the running VMs they require
+-- that are not in the list (they count once they are ready).
 function M.for_start(names)
 	local cfgs, all = every_config()
 	if not cfgs then return nil, all end
@@ -94,8 +94,12 @@ function M.for_start(names)
 				seen[d] = true
 				local dv, err = entry(d, cfgs[d])
 				if not dv then return nil, err end
-				dv.check = true
-				vms[#vms + 1] = dv
+				-- One that does not run is left out: the policy then
+				-- skips its dependants ("... is not running").
+				if dv.running then
+					dv.check = true
+					vms[#vms + 1] = dv
+				end
 			end
 		end
 	end

@@ -72,7 +72,7 @@ demo:
 	$(MAKE) nvqctl
 	sh tests/demo.sh
 
-bench: nvqctl
+bench: nvqctl tests/luarun
 	sh tests/bench/bench.sh
 
 # The rc.d script and the systemd unit get the installed path of nvqctl

@@ -279,9 +279,10 @@ end
 -- Reads what a task has said: progress lines are printed, events queued.
 local function drain(run, t, api)
 	while t.fd do
-		local data = core.fdread(t.fd)
-		if data == nil then return end
-		if data == "" then return finish(run, t, api) end
+		local data, why = core.fdread(t.fd)
+		if data == nil and why == "again" then return end
+		-- EOF, or a pipe that cannot be read: the task has said all.
+		if not data or data == "" then return finish(run, t, api) end
 		t.buf = t.buf .. data
 		for line in t.buf:gmatch("([^\n]*)\n") do
 			local kind, arg = decode(line)
@@ -316,7 +317,6 @@ local function abandon(t)
 end
 
 -- Child bodies ---------------------------------------------------------
-
 
 local function start_body(opt)
 	return function(v, send)

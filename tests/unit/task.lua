@@ -71,7 +71,8 @@ r, w = core.pipe()
 pid = core.fork()
 if pid == 0 then
 	core.fdclose(r)
-	core.run({ "/bin/sh", "-c", "sleep 3 &" }, { deadline = core.now() + 5 })
+	core.run({ "/bin/sh", "-c", "sleep 3 &" }, { stdout = "null",
+		stderr = "null", deadline = core.now() + 5 })
 	core._exit(0)
 end
 core.fdclose(w)

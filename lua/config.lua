@@ -481,27 +481,6 @@ local function build(name, file, src, mode, global_path)
 	return cfg
 end
 
--- The global-only keys, typed: { BOOT_PARALLEL =, HOST_SHUTDOWN_TIMEOUT =,
--- HOST_SHUTDOWN_FORCE =, file = the global file or nil }, or nil and
--- the message.  path defaults to the global file.
-function M.global(path)
-	local ok, res = pcall(function()
-		local st = base_state(path)
-		local g = { file = st.global_file }
-		for _, k in ipairs(M.KEYS) do
-			local key = k.key
-			if k.global then
-				g[key] = CHECK[key](st.vars[key],
-					st.origin[key] or DEFAULT_ORIGIN, key, g, "list")
-			end
-		end
-		return g
-	end)
-	if ok then return res end
-	if util.is_failure(res) then return nil, res.msg end
-	error(res, 0)
-end
-
 -- true | nil, message, "usage": VM names are checked before any path
 -- is made, and a bad one is a usage error.
 function M.check_name(name)
@@ -530,6 +509,26 @@ function M.global_value(key)
 	if not st then return nil, msg end
 	local o = st.origin[key]
 	return st.vars[key], o and format("%s:%d", o.file, o.line) or "(default)"
+end
+
+-- The global-only keys, typed: { BOOT_PARALLEL =, HOST_SHUTDOWN_TIMEOUT =,
+-- HOST_SHUTDOWN_FORCE =, file = the global file or nil }, or nil and
+-- the message.  path defaults to the global file.
+local function global(path)
+	local st = base_state(path)
+	local g = { file = st.global_file }
+	for _, k in ipairs(M.KEYS) do
+		local key = k.key
+		if k.global then
+			g[key] = CHECK[key](st.vars[key],
+				st.origin[key] or DEFAULT_ORIGIN, key, g, "list")
+		end
+	end
+	return g
+end
+
+function M.global(path)
+	return protect(global, path)
 end
 
 local function load(name, mode)

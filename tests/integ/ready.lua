@@ -11,7 +11,11 @@ local lifecycle = require "lifecycle"
 local ready = require "ready"
 local vmarg = require "vmarg"
 
-local v = vmarg.open(arg[1], "start")
+local v, verr = vmarg.open(arg[1], "start")
+if not v then
+	io.stderr:write("ready.lua: ", tostring(verr), "\n")
+	return 1
+end
 local w
 
 local function spec(s)
@@ -28,8 +32,9 @@ end
 for i = 2, #arg do
 	local step = arg[i]
 	if step == "start" then
-		local lk = v:lock()
-		local pid, err = lifecycle.start(v)
+		local lk, err = v:lock()
+		local pid
+		if lk then pid, err = lifecycle.start(v, { context = "boot" }) end
 		if not pid then
 			io.stderr:write("ready.lua: ", tostring(err), "\n")
 			return 1

@@ -15,11 +15,8 @@ return { run = function(pos, opts)
 			util.usage_error("invalid VM name '%s'", n)
 		end
 	end
-	local global, why = bootset.global()
-	if not global then util.die("%s", why) end
-	local vms
-	vms, why = bootset.for_start(pos)
-	if not vms then util.die("%s", why) end
+	local global = util.check(bootset.global())
+	local vms = util.check(bootset.for_start(pos))
 	local dry = opts.n or opts["dry-run"]
 	local ropt = { json = opts.json, global = global, command = "startall",
 		initial = "not started" }
@@ -35,8 +32,7 @@ return { run = function(pos, opts)
 		api.say("plan: %d VMs, at most %d starting at once", #vms,
 			global.BOOT_PARALLEL or 1)
 	end
-	local ok
-	ok, why = orch.policy("startall", api, vms, { dry_run = dry }, limit)
+	local ok, why = orch.policy("startall", api, vms, { dry_run = dry }, limit)
 	if not ok then util.warn("%s", why) end
 	local _, allok = orch.summary(run)
 	if opts.json then

@@ -16,13 +16,11 @@ return { run = function(pos, opts)
 			util.usage_error("invalid VM name '%s'", n)
 		end
 	end
-	local timeout = opts.timeout and vmarg.seconds(opts.timeout, "timeout")
-	local global, why = bootset.global()
-	if not global then util.die("%s", why) end
+	local timeout = opts.timeout and
+		util.check(vmarg.seconds(opts.timeout, "timeout"))
+	local global = util.check(bootset.global())
 	timeout = timeout or global.HOST_SHUTDOWN_TIMEOUT or 300
-	local vms
-	vms, why = bootset.for_stop(pos)
-	if not vms then util.die("%s", why) end
+	local vms = util.check(bootset.for_stop(pos))
 	local dry = opts.n or opts["dry-run"]
 	local ropt = { json = opts.json, global = global, command = "stopall",
 		initial = "not stopped" }
@@ -35,8 +33,7 @@ return { run = function(pos, opts)
 		api.say("stopping %d VMs within %ds (HOST_SHUTDOWN_FORCE=%s)", #vms,
 			timeout, global.HOST_SHUTDOWN_FORCE == false and "no" or "yes")
 	end
-	local ok
-	ok, why = orch.policy("stopall", api, vms, { dry_run = dry,
+	local ok, why = orch.policy("stopall", api, vms, { dry_run = dry,
 		deadline = deadline, timeout = timeout },
 		deadline + POLICY_SLACK)
 	if not ok then util.warn("%s", why) end

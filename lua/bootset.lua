@@ -1,6 +1,7 @@
 -- bootset.lua: the VMs a startall or stopall acts on, with their
 -- configs, checked as a whole (unknown names, self-requirements,
 -- cycles) before anything is started or stopped.
+local bootgraph = require "bootgraph"
 local config = require "config"
 local paths = require "paths"
 local util = require "util"
@@ -9,35 +10,12 @@ local vmarg = require "vmarg"
 
 local M = {}
 
--- Library code that returns nil, why or (in older modules) raises
--- util.die's failure: nil, why either way.
-local function call(f, ...)
-	local res = table.pack(pcall(f, ...))
-	if res[1] then return table.unpack(res, 2, res.n) end
-	if util.is_failure(res[2]) then return nil, res[2].msg end
-	error(res[2], 0)
-end
-
--- config.global() where the boot keys provide it; their defaults else.
-function M.global()
-	if config.global then
-		local g, why = call(config.global)
-		if not g then return nil, why end
-		return g
-	end
-	return { BOOT_PARALLEL = 1, HOST_SHUTDOWN_TIMEOUT = 300,
-		HOST_SHUTDOWN_FORCE = true }
-end
-
-local function graph_check(cfgs)
-	local ok, bootgraph = pcall(require, "bootgraph")
-	if not ok then return true end
-	return call(bootgraph.check, cfgs)
-end
+-- BOOT_PARALLEL, HOST_SHUTDOWN_TIMEOUT, HOST_SHUTDOWN_FORCE.
+M.global = config.global
 
 local function entry(name, cfg)
 	local v = vm.open(name, cfg)
-	local pid, why, msg = call(v.alive, v)
+	local pid, why, msg = v:alive()
 	if not pid and why ~= "absent" and why ~= "stale" then
 		return nil, string.format("%s: cannot tell whether it runs: %s",
 			name, tostring(msg or why))
@@ -49,7 +27,7 @@ end
 local function every_config()
 	local cfgs, order = {}, {}
 	for _, n in ipairs(paths.vm_names()) do
-		local cfg, why = call(vmarg.config, n, "list")
+		local cfg, why = vmarg.config(n, "list")
 		if not cfg then return nil, why end
 		cfgs[n] = cfg
 		order[#order + 1] = n
@@ -63,7 +41,7 @@ end
 function M.for_start(names)
 	local cfgs, all = every_config()
 	if not cfgs then return nil, all end
-	local ok, why = graph_check(cfgs)
+	local ok, why = bootgraph.check(cfgs)
 	if not ok then return nil, why end
 	local want, seen = {}, {}
 	if #names == 0 then
@@ -121,8 +99,8 @@ function M.for_stop(names)
 	if #names == 0 then
 		for _, n in ipairs(paths.vm_names_and_running()) do
 			local probe = vm.open(n, nil)
-			if call(probe.alive, probe) then
-				local cfg, why = call(vmarg.config, n, "list")
+			if probe:alive() then
+				local cfg, why = vmarg.config(n, "list")
 				if not cfg then
 					util.warn("%s; stopping %s with the default ladder", why, n)
 					cfg = fallback_cfg(n)
@@ -136,12 +114,12 @@ function M.for_stop(names)
 	end
 	local seen = {}
 	for _, n in ipairs(names) do
-		local ok, why = call(config.check_name, n)
+		local ok, why = config.check_name(n)
 		if not ok then return nil, why end
 		if seen[n] then return nil, n .. " is named twice" end
 		seen[n] = true
 		local cfg
-		cfg, why = call(vmarg.config, n, "list")
+		cfg, why = vmarg.config(n, "list")
 		if not cfg then return nil, why end
 		local v, err = entry(n, cfg)
 		if not v then return nil, err end

@@ -24,11 +24,24 @@ local function entry(name, cfg)
 	return v
 end
 
+-- Stands for a VM whose config does not load: it relates to nothing
+-- and fails when started, with the config's message, so that one bad
+-- file costs that VM (and what requires it), not the whole boot.
+local function broken_cfg(name, why)
+	return { name = name, file = paths.vmconf(name), broken = why,
+		BOOT_ORDER = 100, BOOT_AFTER = {}, BOOT_REQUIRES = {},
+		BOOT_READY = { kind = "started", spec = "started" },
+		BOOT_READY_TIMEOUT = 120, BOOT_DELAY = 0 }
+end
+
 local function every_config()
 	local cfgs, order = {}, {}
 	for _, n in ipairs(paths.vm_names()) do
 		local cfg, why = vmarg.config(n, "list")
-		if not cfg then return nil, why end
+		if not cfg then
+			util.warn("%s", why)
+			cfg = broken_cfg(n, why)
+		end
 		cfgs[n] = cfg
 		order[#order + 1] = n
 	end
@@ -36,8 +49,10 @@ local function every_config()
 end
 
 -- For startall: the named VMs in the order given, else every AUTOSTART
--- VM (sorted by name); then, marked check, the running VMs they require
--- that are not in the list (they count once they are ready).
+-- VM (sorted by name) and every VM whose config does not load (its
+-- AUTOSTART unknown, it is reported failed rather than forgotten); then,
+-- marked check, the running VMs they require that are not in the list
+-- (they count once they are ready).
 function M.for_start(names)
 	local cfgs, all = every_config()
 	if not cfgs then return nil, all end
@@ -46,7 +61,9 @@ function M.for_start(names)
 	local want, seen = {}, {}
 	if #names == 0 then
 		for _, n in ipairs(all) do
-			if cfgs[n].AUTOSTART then want[#want + 1] = n end
+			if cfgs[n].AUTOSTART or cfgs[n].broken then
+				want[#want + 1] = n
+			end
 		end
 	else
 		for _, n in ipairs(names) do

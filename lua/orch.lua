@@ -542,6 +542,11 @@ function M.dryrun(vms, opt)
 		if names(c.BOOT_REQUIRES) then
 			parts[#parts + 1] = "requires " .. names(c.BOOT_REQUIRES)
 		end
+		if c.broken then
+			api.log(v, "cannot start: %s", c.broken)
+			return sim(v, "start", { { at = clock, kind = "failed",
+				arg = c.broken } })
+		end
 		local what = v.running and "check (already running)" or
 			(v.check and "check (needed, not in the list)" or "start")
 		api.log(v, "would %s: %s", what, table.concat(parts, "; "))

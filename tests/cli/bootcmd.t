@@ -77,3 +77,15 @@ echo 'return {}' >"$NVQCTL_CONFDIR/policies/boot.lua"
 run "$NVQCTL" stopall db
 is "$RC" 1 "a policy without stopall(): exit 1"
 like "$ERR" "*does not export stopall()*" "a policy without stopall(): says so"
+
+# A config that does not load costs that VM and what requires it, not
+# the others: reported with its file:line, its dependant skipped.
+rm -f "$NVQCTL_CONFDIR/policies/boot.lua"
+conf web AUTOSTART=yes BOOT_REQUIRES=db
+echo "MEMORY=lots" >>"$VMDIR/db.conf"
+run "$NVQCTL" startall -n
+is "$RC" 0 "a broken config: the dry run still plans"
+like "$ERR" "*db.conf:*MEMORY*" "a broken config: file:line:key on stderr"
+like "$OUT" "*db: cannot start: *db.conf:*MEMORY*" "a broken config: in the plan"
+like "$OUT" "*web: skipped: requires db, which failed*" "a broken config: its dependant skipped"
+like "$OUT" "*app: would start*" "a broken config: the others planned"

@@ -326,6 +326,16 @@ local function start_body(opt)
 		local watcher
 		if pid then
 			send("already", pid)
+			local r = v.cfg.BOOT_READY
+			if type(r) == "table" and r.kind == "serial" then
+				-- What the console said before now is gone: a VM that
+				-- runs already counts once QMP answers.
+				send("log", "BOOT_READY=" .. tostring(r.spec) .. " cannot " ..
+					"be seen on a VM already running; waiting for QMP")
+				local c = setmetatable({ BOOT_READY = { kind = "started",
+					spec = "started" } }, { __index = v.cfg })
+				v.cfg = c
+			end
 		elseif opt.check then
 			return send("failed", "not running")
 		else

@@ -99,7 +99,7 @@ for n in w1 w2 m1 m2 m3 l1 l2 l3; do rm "$NVQCTL_CONFDIR/vm/$n.conf"; done
 boot_vm bad no "" BOOT_ORDER=10 "EXTRA_ARGS=-no-such-option"
 boot_vm needy no "" BOOT_ORDER=20 BOOT_REQUIRES=bad
 boot_vm after no "" BOOT_ORDER=20 BOOT_AFTER=bad
-boot_vm fine no "" BOOT_ORDER=20
+boot_vm fine no "" BOOT_ORDER=20 'BOOT_READY="serial:NVQ-GUEST-READY"'
 run "$NVQCTL" startall bad needy after fine
 is "$RC" 1 "a VM that cannot start: exit 1"
 like "$OUT" "*bad *failed: *QEMU failed to start*" "summary: bad failed, with QEMU's reason"
@@ -109,6 +109,12 @@ like "$OUT" "*fine *ready*" "summary: the unrelated VM is ready"
 [ ! -e "$NVQCTL_RUNDIR/needy/qemu.pid" ]
 ok $? "needy was not started"
 is "$(running_count)" 2 "after and fine run"
+like "$OUT" "*fine: ready*" "serial readiness seen from QEMU's start through startall"
+# Already running: its console's past is gone, QMP stands for it.
+run "$NVQCTL" startall fine
+is "$RC" 0 "serial readiness of a VM already running: exit 0"
+like "$OUT" "*cannot be seen on a VM already running*fine *already running*" \
+    "serial readiness of a VM already running: QMP stands for it, said so"
 "$NVQCTL" stopall >/dev/null 2>&1
 
 run "$NVQCTL" startall nosuch

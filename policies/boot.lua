@@ -44,7 +44,8 @@ function P.startall(api, vms, opt)
 						wake = math.max(wake or 0, free_at[d])
 					end
 				elseif k == "BOOT_REQUIRES" then
-					return "skip", d .. " is not running"
+					return "skip", "requires " .. d ..
+						", which is not running"
 				end
 			end
 		end

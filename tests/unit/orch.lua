@@ -99,7 +99,8 @@ t.is(at.y, 7, "delay: the next wave waits for it")
 -- A required VM outside the list that does not run: skipped.
 local _, _, run = sim("startall", { vm("needs", { requires = { "ghost" } }) },
 	g4)
-t.like(run.rec.needs.result, "skipped: ghost is not running",
+t.like(run.rec.needs.result,
+	"skipped: requires ghost, which is not running",
 	"requires: a required VM outside the set that does not run")
 
 -- stopall: reverse waves, dependants first, timeouts cut to the deadline

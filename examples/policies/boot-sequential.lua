@@ -31,9 +31,10 @@ end
 function P.startall(api, vms)
 	for i, v in ipairs(in_order(api, vms)) do
 		if i > 1 then api.sleep_until(api.now() + DELAY) end
-		local task = api.start(v, { ready_deadline = api.now() +
-			v.cfg.BOOT_READY_TIMEOUT })
-		if task then finish(api, task, math.huge) end
+		local ready_by = api.now() + v.cfg.BOOT_READY_TIMEOUT
+		local task = api.start(v, { ready_deadline = ready_by })
+		-- The task gives up at ready_by; the margin is for its report.
+		if task then finish(api, task, ready_by + 30) end
 	end
 end
 

@@ -3,7 +3,9 @@
 -- per VM (lua/orch.lua), and prints what became of each.
 local bootset = require "bootset"
 local core = require "nvq.core"
+local bootrun = require "bootrun"
 local orch = require "orch"
+local orchsim = require "orchsim"
 local paths = require "paths"
 local util = require "util"
 
@@ -20,7 +22,7 @@ return { run = function(pos, opts)
 	local dry = opts.n or opts["dry-run"]
 	local ropt = { json = opts.json, global = global, command = "startall",
 		initial = "not started" }
-	local api, run = (dry and orch.dryrun or orch.new)(vms, ropt)
+	local api, run = (dry and orchsim.new or orch.new)(vms, ropt)
 	local limit = core.now() + POLICY_SLACK
 	for _, v in ipairs(vms) do
 		limit = limit + (v.cfg.BOOT_READY_TIMEOUT or 120) +
@@ -32,17 +34,17 @@ return { run = function(pos, opts)
 		api.say("plan: %d VMs, at most %d starting at once", #vms,
 			global.BOOT_PARALLEL or 1)
 	end
-	local ok, why = orch.policy("startall", api, vms, { dry_run = dry }, limit)
+	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
 	if not ok then util.warn("%s", why) end
-	local _, allok = orch.summary(run)
+	local _, allok = bootrun.summary(run)
 	if opts.json then
-		io.stdout:write(orch.json(run, dry), "\n")
+		io.stdout:write(bootrun.json(run, dry), "\n")
 	elseif dry then
 		api.say("worst case: %ds until the last VM is ready",
 			math.ceil(api.elapsed()))
 	else
 		io.stdout:write("\n")
-		orch.print_summary(run, io.stdout)
+		bootrun.print_summary(run, io.stdout)
 	end
 	if dry then return ok and 0 or 1 end
 	return (ok and allok) and 0 or 1

@@ -3,7 +3,9 @@
 -- through its own shutdown policy in a child process of its own, all
 -- within one deadline, after which those left are forced at once.
 local bootset = require "bootset"
+local bootrun = require "bootrun"
 local orch = require "orch"
+local orchsim = require "orchsim"
 local paths = require "paths"
 local util = require "util"
 local vmarg = require "vmarg"
@@ -24,7 +26,7 @@ return { run = function(pos, opts)
 	local dry = opts.n or opts["dry-run"]
 	local ropt = { json = opts.json, global = global, command = "stopall",
 		initial = "not stopped" }
-	local api, run = (dry and orch.dryrun or orch.new)(vms, ropt)
+	local api, run = (dry and orchsim.new or orch.new)(vms, ropt)
 	local deadline = api.now() + timeout
 	run.deadline, api.deadline = deadline, deadline
 	if #vms == 0 then
@@ -33,19 +35,19 @@ return { run = function(pos, opts)
 		api.say("stopping %d VMs within %ds (HOST_SHUTDOWN_FORCE=%s)", #vms,
 			timeout, global.HOST_SHUTDOWN_FORCE == false and "no" or "yes")
 	end
-	local ok, why = orch.policy("stopall", api, vms, { dry_run = dry,
+	local ok, why = bootrun.policy("stopall", api, vms, { dry_run = dry,
 		deadline = deadline, timeout = timeout },
 		deadline + POLICY_SLACK)
 	if not ok then util.warn("%s", why) end
-	local _, allok = orch.summary(run)
+	local _, allok = bootrun.summary(run)
 	if opts.json then
-		io.stdout:write(orch.json(run, dry), "\n")
+		io.stdout:write(bootrun.json(run, dry), "\n")
 	elseif dry then
 		api.say("worst case: %ds of the %ds deadline",
 			math.ceil(api.elapsed()), timeout)
 	else
 		io.stdout:write("\n")
-		orch.print_summary(run, io.stdout)
+		bootrun.print_summary(run, io.stdout)
 	end
 	if dry then return ok and 0 or 1 end
 	return (ok and allok) and 0 or 1

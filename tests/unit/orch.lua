@@ -1,9 +1,10 @@
--- orch.lua (test): the built-in boot policy driven through orch's
+-- orch.lua (test): the built-in boot policy driven through orchsim's
 -- simulated API (what --dry-run uses): every start takes its whole
 -- BOOT_READY_TIMEOUT (0 for "started"), every stop its whole timeout,
 -- so the times at which VMs are acted on show the policy's decisions.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
-local orch = require "orch"
+local bootrun = require "bootrun"
+local orchsim = require "orchsim"
 local t = require "tap"
 
 local function vm(name, o)
@@ -30,7 +31,7 @@ end
 -- Runs fn of the built-in policy over the simulated clock; returns the
 -- seconds at which each VM was acted on, the output and the run.
 local function sim(fn, vms, global, extra)
-	local api, run = orch.dryrun(vms, { global = global })
+	local api, run = orchsim.new(vms, { global = global })
 	local out = sink()
 	run.out = out
 	local opt = extra or {}
@@ -38,7 +39,7 @@ local function sim(fn, vms, global, extra)
 		opt.deadline = api.now() + (opt.timeout or 300)
 		api.deadline = opt.deadline
 	end
-	local ok, why = orch.policy(fn, api, vms, opt, math.huge)
+	local ok, why = bootrun.policy(fn, api, vms, opt, math.huge)
 	t.ok(ok, fn .. " ran: " .. tostring(why))
 	local at = {}
 	for _, v in ipairs(vms) do
@@ -52,17 +53,17 @@ local g4 = { BOOT_PARALLEL = 4, HOST_SHUTDOWN_TIMEOUT = 300,
 	HOST_SHUTDOWN_FORCE = true }
 
 -- Waves by BOOT_ORDER; a VM waiting for a later-ordered VM moves after it.
-local waves = orch.waves({ vm("a", { order = 10, after = { "c" } }),
+local waves = bootrun.waves({ vm("a", { order = 10, after = { "c" } }),
 	vm("b", { order = 10 }), vm("c", { order = 50 }), vm("d") })
 t.is(#waves, 3, "waves: three")
 t.same({ waves[1][1].name }, { "b" }, "waves: b alone in the first")
 t.same({ waves[2][1].name, waves[2][2].name }, { "a", "c" },
 	"waves: a raised to c's wave, given order kept")
 t.is(waves[2].order, 50, "waves: the raised wave's order")
-local rev = orch.waves({ vm("a", { order = 10 }), vm("b", { order = 20 }) },
+local rev = bootrun.waves({ vm("a", { order = 10 }), vm("b", { order = 20 }) },
 	true)
 t.is(rev[1][1].name, "b", "waves reversed: the last order stops first")
-rev = orch.waves({ vm("a"), vm("b") }, true)
+rev = bootrun.waves({ vm("a"), vm("b") }, true)
 t.same({ rev[1][1].name, rev[1][2].name }, { "b", "a" },
 	"waves reversed: ties in the reverse of the order given")
 
@@ -126,10 +127,10 @@ t.like(out, "(up to 10s)", "stop: a short deadline keeps a third for forcing")
 local json
 _, _, run = sim("startall", { vm("j") }, g4)
 run.command = "startall"
-json = orch.json(run, true)
+json = bootrun.json(run, true)
 t.like(json, '"name":"j"', "json: the VM")
 t.like(json, '"dry_run":true', "json: dry run marked")
 _, _, run = sim("startall", {}, g4)
-t.like(orch.json(run, true), '"vms":[]', "json: no VM is an empty array")
+t.like(bootrun.json(run, true), '"vms":[]', "json: no VM is an empty array")
 
 t.done()

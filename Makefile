@@ -28,7 +28,8 @@ NVQ_CFLAGS=	$(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L \
 
 LUASRCS!=	find lua policies -name '*.lua' | LC_ALL=C sort
 OBJS=		core/clock.o core/interp.o core/embedded.o core/l_sys.o \
-		core/l_proc.o core/l_lock.o core/l_chan.o core/l_term.o core/os_$(OS).o
+		core/l_proc.o core/l_lock.o core/l_chan.o core/l_term.o core/l_task.o \
+		core/os_$(OS).o
 
 all: nvqctl
 
@@ -84,7 +85,7 @@ demo:
 	$(MAKE) nvqctl
 	sh tests/demo.sh
 
-bench: nvqctl
+bench: nvqctl tests/luarun
 	sh tests/bench/bench.sh
 
 # The rc.d script and the systemd unit get the installed path of nvqctl
@@ -92,11 +93,13 @@ bench: nvqctl
 install: nvqctl
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(EXAMPLESDIR)/rc.d $(DESTDIR)$(EXAMPLESDIR)/systemd \
-	    $(DESTDIR)$(CONFDIR)/vm
+	    $(DESTDIR)$(CONFDIR)/vm $(DESTDIR)$(EXAMPLESDIR)/policies
 	install -m 755 nvqctl $(DESTDIR)$(BINDIR)/nvqctl
 	install -m 644 doc/nvqctl.8 $(DESTDIR)$(MANDIR)/man8/nvqctl.8
 	install -m 644 examples/vm.conf examples/nvqctl.conf \
-	    policies/shutdown.lua $(DESTDIR)$(EXAMPLESDIR)/
+	    policies/shutdown.lua policies/boot.lua $(DESTDIR)$(EXAMPLESDIR)/
+	install -m 644 examples/policies/boot-sequential.lua \
+	    $(DESTDIR)$(EXAMPLESDIR)/policies/
 	sed 's|@BINDIR@|$(BINDIR)|g' rc.d/nvqctl > \
 	    $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl
 	chmod 755 $(DESTDIR)$(EXAMPLESDIR)/rc.d/nvqctl

@@ -50,6 +50,7 @@ void	nvq_register_proc(lua_State *);
 void	nvq_register_lock(lua_State *);
 void	nvq_register_chan(lua_State *);
 void	nvq_register_term(lua_State *);
+void	nvq_register_task(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

@@ -72,6 +72,38 @@ echo "(stop took $(took "$t"))"
 
 step "nvqctl list"
 "$nvqctl" list
+
+step "boot orchestration: 'db' and 'web' (requires db), each ready when its agent answers"
+for vm in db web; do
+	sed -e "s/^# The test guest.*/# The test guest, for startall and stopall./" \
+	    -e "s/^MEMORY=.*/MEMORY=128M/" \
+	    "$NVQCTL_CONFDIR/vm/demo.conf" >"$NVQCTL_CONFDIR/vm/$vm.conf"
+done
+cat >>"$NVQCTL_CONFDIR/vm/db.conf" <<CONF
+AUTOSTART=yes
+BOOT_READY=agent
+BOOT_DELAY=1
+CONF
+cat >>"$NVQCTL_CONFDIR/vm/web.conf" <<CONF
+AUTOSTART=yes
+BOOT_REQUIRES=db
+BOOT_READY=agent
+CONF
+grep -H -E '^(AUTOSTART|BOOT_)' "$NVQCTL_CONFDIR/vm/db.conf" \
+    "$NVQCTL_CONFDIR/vm/web.conf"
+trap '"$nvqctl" stopall --timeout 10 >/dev/null 2>&1 || :' EXIT INT TERM
+
+step "nvqctl startall --dry-run (the plan; nothing is started)"
+"$nvqctl" startall --dry-run
+
+step "nvqctl startall (the AUTOSTART VMs: db, then web once db's agent answers)"
+"$nvqctl" startall 2>/dev/null
+
+step "nvqctl list"
+"$nvqctl" list
+
+step "nvqctl stopall (every running VM, web before db, within one deadline)"
+"$nvqctl" stopall --timeout 60
 trap - EXIT INT TERM
 echo
-echo "demo: done.  The VM's files are in $demo."
+echo "demo: done.  The VMs' files are in $demo."

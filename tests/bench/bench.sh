@@ -23,3 +23,5 @@ trap cleanup EXIT INT TERM
 for phase in lifecycle setup3 query3 setup5 query5; do
 	"$top/tests/luarun" "$top/tests/bench/bench.lua" $phase "$runs" "$top"
 done
+# startall/stopall of ten guests: one run (each step boots ten guests).
+"$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"

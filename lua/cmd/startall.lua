@@ -1,0 +1,51 @@
+-- startall [-n|--dry-run] [--json] [vm ...]: starts a set of VMs in the
+-- order the boot policy (policies/boot.lua) decides, one child process
+-- per VM (lua/orch.lua), and prints what became of each.
+local bootset = require "bootset"
+local core = require "nvq.core"
+local bootrun = require "bootrun"
+local orch = require "orch"
+local orchsim = require "orchsim"
+local paths = require "paths"
+local util = require "util"
+
+local POLICY_SLACK = 60	-- seconds a policy may run past its worst case
+
+return { run = function(pos, opts)
+	for _, n in ipairs(pos) do
+		if not paths.valid_name(n) then
+			util.usage_error("invalid VM name '%s'", n)
+		end
+	end
+	local global = util.check(bootset.global())
+	local vms = util.check(bootset.for_start(pos))
+	local dry = opts.n or opts["dry-run"]
+	local ropt = { json = opts.json, global = global, command = "startall",
+		initial = "not started" }
+	local api, run = (dry and orchsim.new or orch.new)(vms, ropt)
+	local limit = core.now() + POLICY_SLACK
+	for _, v in ipairs(vms) do
+		limit = limit + (v.cfg.BOOT_READY_TIMEOUT or 120) +
+			(v.cfg.BOOT_DELAY or 0)
+	end
+	if #vms == 0 then
+		api.say("no VM to start (none has AUTOSTART=yes)")
+	elseif dry then
+		api.say("plan: %d VMs, at most %d starting at once", #vms,
+			global.BOOT_PARALLEL or 1)
+	end
+	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
+	if not ok then util.warn("%s", why) end
+	local _, allok = bootrun.summary(run)
+	if opts.json then
+		io.stdout:write(bootrun.json(run, dry), "\n")
+	elseif dry then
+		api.say("worst case: %ds until the last VM is ready",
+			math.ceil(api.elapsed()))
+	else
+		io.stdout:write("\n")
+		bootrun.print_summary(run, io.stdout)
+	end
+	if dry then return ok and 0 or 1 end
+	return (ok and allok) and 0 or 1
+end }

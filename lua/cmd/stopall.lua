@@ -1,0 +1,54 @@
+-- stopall [-n|--dry-run] [--timeout s] [--json] [vm ...]: stops a set of
+-- VMs (every running one by default) in the reverse boot order, each
+-- through its own shutdown policy in a child process of its own, all
+-- within one deadline, after which those left are forced at once.
+local bootset = require "bootset"
+local bootrun = require "bootrun"
+local orch = require "orch"
+local orchsim = require "orchsim"
+local paths = require "paths"
+local util = require "util"
+local vmarg = require "vmarg"
+
+local POLICY_SLACK = 60	-- seconds a policy may run past its deadline
+
+return { run = function(pos, opts)
+	for _, n in ipairs(pos) do
+		if not paths.valid_name(n) then
+			util.usage_error("invalid VM name '%s'", n)
+		end
+	end
+	local timeout = opts.timeout and
+		util.check(vmarg.seconds(opts.timeout, "timeout"))
+	local global = util.check(bootset.global())
+	timeout = timeout or global.HOST_SHUTDOWN_TIMEOUT or 300
+	local vms = util.check(bootset.for_stop(pos))
+	local dry = opts.n or opts["dry-run"]
+	local ropt = { json = opts.json, global = global, command = "stopall",
+		initial = "not stopped" }
+	local api, run = (dry and orchsim.new or orch.new)(vms, ropt)
+	local deadline = api.now() + timeout
+	run.deadline, api.deadline = deadline, deadline
+	if #vms == 0 then
+		api.say("no VM to stop")
+	else
+		api.say("stopping %d VMs within %ds (HOST_SHUTDOWN_FORCE=%s)", #vms,
+			timeout, global.HOST_SHUTDOWN_FORCE == false and "no" or "yes")
+	end
+	local ok, why = bootrun.policy("stopall", api, vms, { dry_run = dry,
+		deadline = deadline, timeout = timeout },
+		deadline + POLICY_SLACK)
+	if not ok then util.warn("%s", why) end
+	local _, allok = bootrun.summary(run)
+	if opts.json then
+		io.stdout:write(bootrun.json(run, dry), "\n")
+	elseif dry then
+		api.say("worst case: %ds of the %ds deadline",
+			math.ceil(api.elapsed()), timeout)
+	else
+		io.stdout:write("\n")
+		bootrun.print_summary(run, io.stdout)
+	end
+	if dry then return ok and 0 or 1 end
+	return (ok and allok) and 0 or 1
+end }

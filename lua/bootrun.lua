@@ -4,6 +4,8 @@
 -- boot policy's API both share (progress lines, waves, records), the
 -- call into the policy, and the summary table and its JSON.
 local core = require "nvq.core"
+local hooks = require "hooks"
+local userlua = require "userlua"
 local util = require "util"
 
 local M = {}
@@ -173,30 +175,29 @@ end
 
 -- The policy ------------------------------------------------------------
 
--- Runs policies/boot.lua's fn(api, vms, opt): true | nil, why.  A
--- policy is the user's code: its errors are reported as file:line, and
--- one that spins past limit (every wait in the API has a deadline, so
--- only Lua code can) is stopped by a count hook.
+-- Runs policies/boot.lua's fn(api, vms, opt) through userlua (the
+-- user's file or the built-in one): true | nil, why.  Its errors are
+-- reported as file:line, and one that spins past limit (every wait in
+-- the API has a deadline, so only Lua code can) is stopped.
 function M.policy(fn, api, vms, opt, limit)
-	local ok, policy, where = pcall(require, "policies.boot")
-	if not ok then
-		return nil, "cannot load the boot policy: " .. tostring(policy)
+	local policy, where = userlua.load_policy("boot", limit)
+	if policy == nil then
+		return nil, "cannot load the boot policy: " .. tostring(where)
 	end
 	if type(policy) ~= "table" or type(policy[fn]) ~= "function" then
 		return nil, string.format("the boot policy (%s) does not export %s()",
 			tostring(where), fn)
 	end
-	debug.sethook(function()
-		if core.now() > limit then
-			error("still running past its time limit; stopped", 2)
-		end
-	end, "", 100000)
-	local res = table.pack(pcall(policy[fn], api, vms, opt))
-	debug.sethook()
-	if not res[1] then
-		return nil, "boot policy failed: " .. tostring(res[2])
-	end
+	local ok, why = userlua.call(policy[fn], limit, where, api, vms, opt)
+	if not ok then return nil, "boot policy failed: " .. tostring(why) end
 	return true
+end
+
+-- all.lua's phase around a startall or stopall (not under --dry-run):
+-- a failure is a warning.
+function M.global_hook(phase, event)
+	local ok, why = hooks.run_global(phase, event)
+	if not ok then util.warn("%s hook: %s", phase, why) end
 end
 
 -- The summary ---------------------------------------------------------

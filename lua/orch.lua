@@ -12,6 +12,7 @@ local bootrun = require "bootrun"
 local config = require "config"
 local core = require "nvq.core"
 local lifecycle = require "lifecycle"
+local poststop = require "poststop"
 local ready = require "ready"
 local util = require "util"
 
@@ -203,6 +204,7 @@ local function stop_body(opt)
 		local lk, why = lock(v, math.max(1, opt.deadline - core.now()))
 		if not lk then return send("failed", why) end
 		if not v:alive() then
+			poststop.fire(v, "exited", { context = "host-shutdown" })
 			v:clear_stale()
 			return send("notrunning")
 		end
@@ -228,26 +230,33 @@ local function force_body(t0)
 		lock(v, FORCE_LOCK)
 		local pid = v:alive()
 		if not pid then
+			poststop.fire(v, "exited", { context = "host-shutdown" })
 			v:clear_stale()
 			return send("gone")
+		end
+		-- Without the lock too: removing the run marker decides who
+		-- runs post_stop.
+		local function ended(rung)
+			-- Past the stopall's deadline: the hooks get their minimum.
+			poststop.fire(v, rung, { context = "host-shutdown",
+				deadline = t0 })
+			v:clear_stale()
+			return send("stopped", rung)
 		end
 		local qdl = t0 + FORCE.quit
 		v:log("forcing: QMP quit")
 		if v:quit(qdl) and v:wait_exit(qdl) then
-			v:clear_stale()
-			return send("stopped", "quit")
+			return ended("quit")
 		end
 		v:log("forcing: SIGTERM")
 		v:signal("TERM")
 		if v:wait_exit(t0 + FORCE.term) then
-			v:clear_stale()
-			return send("stopped", "sigterm")
+			return ended("sigterm")
 		end
 		v:log("forcing: SIGKILL")
 		v:signal("KILL")
 		if v:wait_exit(t0 + FORCE.kill) then
-			v:clear_stale()
-			return send("stopped", "sigkill")
+			return ended("sigkill")
 		end
 		send("left", "QEMU (pid " .. pid .. ") survived SIGKILL")
 	end

@@ -34,8 +34,10 @@ return { run = function(pos, opts)
 		api.say("plan: %d VMs, at most %d starting at once", #vms,
 			global.BOOT_PARALLEL or 1)
 	end
+	if not dry then bootrun.global_hook("boot_begin", { context = "boot" }) end
 	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
 	if not ok then util.warn("%s", why) end
+	if not dry then bootrun.global_hook("boot_end", { context = "boot" }) end
 	local _, allok = bootrun.summary(run)
 	if opts.json then
 		io.stdout:write(bootrun.json(run, dry), "\n")

@@ -35,10 +35,13 @@ return { run = function(pos, opts)
 		api.say("stopping %d VMs within %ds (HOST_SHUTDOWN_FORCE=%s)", #vms,
 			timeout, global.HOST_SHUTDOWN_FORCE == false and "no" or "yes")
 	end
+	local hev = { context = "host-shutdown", deadline = deadline }
+	if not dry then bootrun.global_hook("shutdown_begin", hev) end
 	local ok, why = bootrun.policy("stopall", api, vms, { dry_run = dry,
 		deadline = deadline, timeout = timeout },
 		deadline + POLICY_SLACK)
 	if not ok then util.warn("%s", why) end
+	if not dry then bootrun.global_hook("shutdown_end", hev) end
 	local _, allok = bootrun.summary(run)
 	if opts.json then
 		io.stdout:write(bootrun.json(run, dry), "\n")

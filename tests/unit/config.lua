@@ -682,4 +682,20 @@ do
 		"vmarg.seconds returns nil, message")
 end
 
+-- SHUTDOWN_POLICY and HOOK_TIMEOUT ------------------------------------
+
+t.is(vm("").SHUTDOWN_POLICY, "shutdown", "default SHUTDOWN_POLICY")
+t.is(vm("").HOOK_TIMEOUT, 30, "default HOOK_TIMEOUT")
+err("SHUTDOWN_POLICY='a b'\n", "1: SHUTDOWN_POLICY: 'a b' is not a policy name",
+	"SHUTDOWN_POLICY: not a name")
+err("#\nSHUTDOWN_POLICY=nosuch\n", "2: SHUTDOWN_POLICY: no policy named nosuch",
+	"SHUTDOWN_POLICY: a policy that exists nowhere, for start", "start")
+t.is(vm("SHUTDOWN_POLICY=nosuch\n", "list").SHUTDOWN_POLICY, "nosuch",
+	"SHUTDOWN_POLICY: not looked for by list (stop falls back)")
+t.is(vm("SHUTDOWN_POLICY=boot\n", "start").SHUTDOWN_POLICY, "boot",
+	"SHUTDOWN_POLICY: a built-in policy")
+err("HOOK_TIMEOUT=0\n", "1: HOOK_TIMEOUT: 0 is out of range (1 to 3600)",
+	"HOOK_TIMEOUT: range")
+t.is(vm("HOOK_TIMEOUT=5\n").HOOK_TIMEOUT, 5, "HOOK_TIMEOUT=5")
+
 return t.done()

@@ -52,6 +52,7 @@ function M.notice(name)
 	end
 	local lk = core.lock(rt.lock, core.now())
 	if not lk then return end
+	local before = vm.held(rt.lock)
 	local v = vm.open(name, vmarg.config(name, "list"))
 	if not v:alive() and M.pending(v) then
 		userlua.out = io.stderr
@@ -59,6 +60,7 @@ function M.notice(name)
 		userlua.out = nil
 		v:clear_stale()
 	end
+	vm.released(before)
 	lk:unlock()
 end
 

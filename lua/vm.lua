@@ -102,6 +102,19 @@ local function held_by_caller(path)
 	end
 end
 
+-- Records that this process holds the lock at path, for the programs
+-- its hooks run; returns the previous value, for M.released.
+function M.held(path)
+	local env = os.getenv(HELD)
+	core.setenv(HELD, (env and env ~= "" and env .. "\n" or "") ..
+		core.getpid() .. " " .. path)
+	return env
+end
+
+function M.released(previous)
+	core.setenv(HELD, previous)
+end
+
 -- Serialises commands on this VM; released when the process ends.
 -- lock | nil, message.
 function VM:lock(wait)
@@ -130,9 +143,7 @@ function VM:lock(wait)
 		return nil, string.format("%s: cannot lock: %s", self.name, why)
 	end
 	self.lk = lk	-- referenced, so the collector cannot release it early
-	local env = os.getenv(HELD)
-	core.setenv(HELD, (env and env ~= "" and env .. "\n" or "") ..
-		core.getpid() .. " " .. self.rt.lock)
+	M.held(self.rt.lock)
 	return lk
 end
 

@@ -192,7 +192,7 @@ collect(struct child *c, int timed, double deadline)
 		if (nap < 0.02)
 			nap *= 2;
 		if (poll(pfd, n, ms) == -1) {
-			/* Not done with the child: retry, the deadline holds. */
+			/* The child is not done: retry; the deadline holds. */
 			if (errno != EINTR)
 				nvq_nap(0.01);
 			continue;

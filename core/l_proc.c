@@ -393,13 +393,14 @@ l_run(lua_State *L)
 	lua_getfield(L, 2, "pgroup");
 	c.pgroup = lua_toboolean(L, -1);
 	lua_pop(L, 2);
-	n = (int)luaL_len(L, 1);
+	n = (int)lua_rawlen(L, 1);
 	luaL_argcheck(L, n > 0, 1, "empty argv");
 	argv = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);
 	for (i = 0; i < n; i++) {
-		/* Strings only: a number converted here would be a new
+		/* Strings stored in the table only: a number converted
+		 * here, or a string an __index made up, would be a new
 		 * string that nothing references once popped. */
-		if (lua_geti(L, 1, i + 1) != LUA_TSTRING)
+		if (lua_rawgeti(L, 1, i + 1) != LUA_TSTRING)
 			return luaL_error(L, "run: argv[%d] is a %s, not a "
 			    "string", i + 1, luaL_typename(L, -1));
 		argv[i] = (char *)lua_tostring(L, -1);

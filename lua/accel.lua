@@ -83,7 +83,8 @@ function M.kvm_usable(f)
 		return false, "/dev/kvm is there but the CPU shows no VT-x/AMD-V " ..
 			"(nested virtualisation off?)"
 	end
-	if f.sysfs and not vendor then
+	-- Only x86 has vendor modules; an arm64 KVM has none to look for.
+	if f.sysfs and not vendor and f.cpu_flag ~= nil then
 		return false, "/dev/kvm is there but neither kvm_intel nor " ..
 			"kvm_amd is loaded"
 	end
@@ -111,8 +112,10 @@ function M.choose(requested, facts)
 	if requested ~= "auto" then
 		for _, a in ipairs(survey) do
 			if a.name == requested and not a.ok then
-				return requested, string.format("ACCEL=%s: %s: ordinary " ..
-					"guests will not run with it", requested, a.why)
+				return requested, string.format("ACCEL=%s: %s: %s",
+					requested, a.why, a.present and
+					"ordinary guests will not run with it" or
+					"QEMU cannot start with it")
 			end
 		end
 		return requested

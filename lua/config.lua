@@ -53,9 +53,9 @@ M.KEYS = {
 		desc = "startall with no names starts this VM (yes or no)" },
 	{ key = "BOOT_ORDER", default = "100",
 		desc = "startall wave, lower first, 0 to 9999; stopall reverses" },
-	{ key = "BOOT_AFTER", default = "",
+	{ key = "BOOT_AFTER", vm_only = true, default = "",
 		desc = "VMs that must be ready before this one starts" },
-	{ key = "BOOT_REQUIRES", default = "",
+	{ key = "BOOT_REQUIRES", vm_only = true, default = "",
 		desc = "as BOOT_AFTER, but skip this VM if one of them fails" },
 	{ key = "BOOT_READY", default = "started",
 		desc = "when this VM counts as up: started, agent, " ..
@@ -86,6 +86,9 @@ for i, k in ipairs(M.KEYS) do
 	if k.global then
 		VMSCHEMA.reserved[k.key] = "only in nvqctl.conf: it applies " ..
 			"to all VMs at once"
+	elseif k.vm_only then
+		SCHEMA.reserved[k.key] = "only in a VM's own file: in " ..
+			"nvqctl.conf every VM, the named ones too, would wait for it"
 	end
 end
 

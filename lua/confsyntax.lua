@@ -25,6 +25,34 @@ local MAXVALUE = 1024 * 1024	-- bytes in one value, after expansion
 local META = { [59] = ";", [124] = "|", [38] = "&", [60] = "<", [62] = ">",
 	[40] = "(", [41] = ")", [96] = "`" }
 
+-- The bytes that end a run of plain unquoted text: each one has its own
+-- branch in value().  Spelt out byte by byte (no %s or %c, which follow
+-- the C locale), so the pattern and the branches agree on every byte
+-- value 0-255 and the scan always moves on.
+local PLAIN_END = "[\0-\31\127 '\"\\$;|&<>()`]"
+-- Control bytes a value may not hold (tab and newline are text; NUL and
+-- CR are refused in the whole file before parsing).  A vertical tab or
+-- form feed is white space to sh but not to QEMU's option parser, and
+-- an escape sequence in a path would reach terminals through messages.
+local CONTROL = "[\0-\8\11-\31\127]"
+local CONTROL_NAME = { [0] = "NUL", [7] = "bell", [8] = "backspace",
+	[11] = "vertical tab", [12] = "form feed", [13] = "carriage return",
+	[27] = "escape", [127] = "delete" }
+
+local function control_text(c)
+	local name = CONTROL_NAME[c]
+	return format("control character 0x%02x%s", c,
+		name and " (" .. name .. ")" or "")
+end
+
+-- Source text quoted in a message, with control bytes as \xNN so that
+-- a message never carries them to a terminal.
+local function visible(s)
+	return (s:gsub(CONTROL, function(ch)
+		return format("\\x%02x", byte(ch))
+	end))
+end
+
 -- Raises "FILE:LINE: KEY: message" (without KEY when there is none).
 function M.fail(file, line, key, fmt, ...)
 	if key then
@@ -109,6 +137,17 @@ function M.parse(src, file, st, schema)
 		buf[nb] = piece
 	end
 
+	-- A piece of a value as written in the file from line at: refused
+	-- where it holds a control byte, at that byte's own line.
+	local function no_control(piece, at)
+		local i = find(piece, CONTROL)
+		if i then
+			local _, k = sub(piece, 1, i - 1):gsub("\n", "")
+			fail(file, at + k, key, "%s in the value",
+				control_text(byte(piece, i)))
+		end
+	end
+
 	-- $NAME, ${NAME}; everything else sh would expand is refused.
 	local function expand(p)
 		local name, q = match(src, "^%${([%a_][%w_]*)}()", p)
@@ -129,7 +168,7 @@ function M.parse(src, file, st, schema)
 			fail(file, line, key, "$(...) is not allowed: %s", SHELL)
 		elseif d == "{" then
 			fail(file, line, key, "%s is not supported, only ${NAME} (%s)",
-				match(src, "^%${[^}\n]*}?", p), SHELL)
+				visible(match(src, "^%${[^}\n]*}?", p)), SHELL)
 		elseif d ~= "" and find("0123456789@*#?$!-", d, 1, true) then
 			fail(file, line, key, "$%s is not supported (%s)", d, SHELL)
 		end
@@ -147,6 +186,7 @@ function M.parse(src, file, st, schema)
 			end
 			if e > p then
 				local piece = sub(src, p, e - 1)
+				no_control(piece, line)
 				add(piece)
 				line = count_lines(piece, line, vl, true)
 			end
@@ -190,6 +230,7 @@ function M.parse(src, file, st, schema)
 						SHELL)
 				end
 				local piece = sub(src, p + 1, e - 1)
+				no_control(piece, line)
 				add(piece)
 				line = count_lines(piece, line, vl, true)
 				p = e + 1
@@ -200,6 +241,7 @@ function M.parse(src, file, st, schema)
 				if d == "\n" then
 					line = line + 1
 				else
+					no_control(d, line)
 					-- At the end of the file: a backslash, as sh keeps it.
 					add(d ~= "" and d or "\\")
 				end
@@ -209,8 +251,12 @@ function M.parse(src, file, st, schema)
 			elseif META[c] then
 				fail(file, line, key, "'%s' is not allowed here: %s",
 					META[c], SHELL)
+			elseif c < 32 or c == 127 then
+				fail(file, line, key, "%s in the value", control_text(c))
 			else
-				local e = find(src, "[%s'\"\\$;|&<>()`]", p) or n + 1
+				-- src[p] is plain text (every byte of PLAIN_END has a
+				-- branch above): the run goes at least one byte on.
+				local e = find(src, PLAIN_END, p + 1) or n + 1
 				add(sub(src, p, e - 1))
 				p = e
 			end
@@ -223,8 +269,13 @@ function M.parse(src, file, st, schema)
 			match(src, "^export[ \t]+()", start) or start
 		local k, q = match(src, "^([%a_][%w_]*)=()", p)
 		if not k then
+			local c = byte(src, p)
+			if c and (c < 32 or c == 127) then
+				fail(file, line, nil, "%s where a KEY=value should start",
+					control_text(c))
+			end
 			fail(file, line, nil, "expected KEY=value, found '%s' (%s)",
-				match(src, "^[^\n]*", start), SHELL)
+				visible(match(src, "^[^\n]*", start)), SHELL)
 		end
 		key = k
 		if reserved[k] then fail(file, line, k, "%s", reserved[k]) end
@@ -244,10 +295,12 @@ function M.parse(src, file, st, schema)
 			r = find(src, "\n", r, true) or n + 1
 		elseif META[c] then
 			fail(file, line, k, "'%s' is not allowed here: %s", META[c], SHELL)
+		elseif c ~= nil and c ~= 10 and (c < 32 or c == 127) then
+			fail(file, line, k, "%s after the value", control_text(c))
 		elseif c ~= nil and c ~= 10 then
 			fail(file, line, k, "unexpected '%s' after the value " ..
 				"(quote a value that contains spaces)",
-				match(src, "^[^ \t\n]*", r))
+				visible(match(src, "^[^ \t\n]*", r)))
 		end
 		return r
 	end
@@ -292,7 +345,7 @@ end
 function M.split_words(s)
 	local words, p, n = {}, 1, #s
 	while true do
-		p = match(s, "^%s*()", p)
+		p = match(s, "^[ \t\n\r\v\f]*()", p)
 		if p > n then return words end
 		local buf, nb = {}, 0
 		while p <= n do
@@ -334,10 +387,12 @@ function M.split_words(s)
 					buf[nb] = d ~= "" and d or "\\"
 				end
 				p = math.min(p + 2, n + 1)
-			elseif find(" \t\n\r\v\f", string.char(c), 1, true) then
+			elseif c == 32 or (c >= 9 and c <= 13) then
 				break
 			else
-				local e = find(s, "[%s'\"\\]", p) or n + 1
+				-- As in value(): s[p] is a word byte, so at least it is
+				-- taken, whatever the bytes are.
+				local e = find(s, "[ \t\n\r\v\f'\"\\]", p + 1) or n + 1
 				nb = nb + 1
 				buf[nb] = sub(s, p, e - 1)
 				p = e

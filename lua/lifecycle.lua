@@ -157,7 +157,8 @@ function M.stop(v, opt)
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
 	end
 	-- The policy may be the user's: its word is checked.
-	local still = v:alive()
+	local still, swhy = v:alive()
+	if not still and not vm.stopped(swhy) then return nil, swhy end
 	if still then
 		return nil, string.format("%s: the shutdown policy says %s " ..
 			"stopped it, but QEMU (pid %d) is still running", v.name,

@@ -1,6 +1,5 @@
 -- oneshot.lua: what the one-shot commands qmp and agent share: their
 -- arguments, waiting for the reply, and printing it.
-local core = require "nvq.core"
 local qmptext = require "qmptext"
 local util = require "util"
 local vmarg = require "vmarg"
@@ -29,17 +28,15 @@ function M.running(v)
 	util.check(vmarg.running(v))
 end
 
--- reply(ch, deadline, want) -> line, message | nil, why: the first
--- message for which want(kind, msg, id) is true; others are skipped.
-function M.reply(ch, deadline, want)
-	while true do
-		local line, why = ch:readline(deadline, MAXLINE)
-		if not line then return nil, why end
-		local kind, msg, id = qmptext.classify(line)
-		if want(kind, msg, id) then return line, msg end
-		-- A peer that keeps talking never lets a read wait.
-		if core.now() >= deadline then return nil, "timeout" end
-	end
+-- reply(conn, deadline, want) -> line, message | nil, why: the first
+-- message on conn (a QMP or agent connection) for which
+-- want(kind, msg, id) is true; others, garbage too, are skipped.
+function M.reply(conn, deadline, want)
+	local line, why, msg = conn:receive(deadline, function(kind, m, id)
+		return want(kind, m, id) == true
+	end, MAXLINE)
+	if not line then return nil, why end
+	return line, msg
 end
 
 -- The return value on stdout, exit 0; an error as "vm: CLASS: desc".

@@ -2,13 +2,16 @@
 -- may hold stale bytes from an earlier client, so every connection
 -- starts with 0xFF and guest-sync-delimited and discards everything up
 -- to the matching reply.  All the agent says is guest-controlled:
--- lines are bounded and every read has a deadline.
+-- lines are bounded and every read has a deadline (protoread.read,
+-- the only way replies are read).
 local core = require "nvq.core"
+local protoread = require "protoread"
 local util = require "util"
 
 local M = {}
 
 local MAXLINE = 1024 * 1024
+local SYNC_MAXLINE = 4096	-- a sync reply is short; longer is stale
 local SYNC_TRY = 0.5	-- seconds before a lost sync is sent again
 
 local Agent = {}
@@ -24,11 +27,6 @@ local function fresh_id()
 	return math.random(1, 0x7fffffff)
 end
 
-local function decode(line)
-	local ok, msg = pcall(util.json().decode, line)
-	if ok and type(msg) == "table" then return msg end
-end
-
 -- One sync attempt: true, or nil, why.
 local function sync_once(a, deadline)
 	local id = fresh_id()
@@ -36,21 +34,14 @@ local function sync_once(a, deadline)
 		arguments = { id = id } })
 	local ok, why = a.ch:send("\255" .. req .. "\n", deadline)
 	if not ok then return nil, why end
-	while true do
-		ok, why = a.ch:skipto(0xff, deadline)
-		if not ok then return nil, why end
-		local line
-		line, why = a.ch:readline(deadline, 4096)
-		if not line then
-			if why ~= "too long" then return nil, why end
-		else
-			local msg = decode(line)
-			if msg and msg["return"] == id then return true end
-		end
-		-- A guest that never stops talking never lets a read wait for
-		-- the deadline: look at the clock after every line.
-		if core.now() >= deadline then return nil, "timeout" end
-	end
+	-- Everything up to the 0xFF before our reply is stale or noise.
+	local line
+	line, why = protoread.read(a.ch, { deadline = deadline,
+		max = SYNC_MAXLINE, resync = 0xff }, function(_, msg)
+		return msg ~= nil and msg["return"] == id
+	end)
+	if not line then return nil, why end
+	return true
 end
 
 -- sync(deadline): retries with a fresh id until the deadline, since a
@@ -67,23 +58,27 @@ function Agent:sync(deadline)
 	return nil, "no answer to guest-sync"
 end
 
+-- receive(deadline, want [, max]) -> line, kind, msg, id | nil, why:
+-- protoread.read on this connection (want as there); max bounds a line
+-- (MAXLINE unless given).  What commands use to read replies.
+function Agent:receive(deadline, want, max)
+	return protoread.read(self.ch, { deadline = deadline,
+		max = max or MAXLINE }, want)
+end
+
+local function is_reply(kind) return kind == "reply" end
+
 -- call(cmd, args, deadline) -> return value | nil, message, class
 function Agent:call(cmd, args, deadline)
 	local ok, why = self:send(cmd, args, deadline)
 	if not ok then return nil, why end
-	while true do
-		local line, rwhy = self.ch:readline(deadline, MAXLINE)
-		if not line then return nil, rwhy end
-		local msg = decode(line)
-		if msg and msg.error then
-			local e = type(msg.error) == "table" and msg.error or {}
-			return nil, tostring(e.desc or "malformed error reply"),
-				e.class
-		elseif msg and msg["return"] ~= nil then
-			return msg["return"]
-		end
-		if core.now() >= deadline then return nil, "timeout" end
+	local _, rwhy, msg = self:receive(deadline, is_reply)
+	if not msg then return nil, rwhy end
+	if msg.error ~= nil then
+		local e = type(msg.error) == "table" and msg.error or {}
+		return nil, tostring(e.desc or "malformed error reply"), e.class
 	end
+	return msg["return"]
 end
 
 -- send(cmd, args, deadline): for commands that never reply on success
@@ -91,7 +86,12 @@ end
 function Agent:send(cmd, args, deadline)
 	local req = { execute = cmd }
 	if args ~= nil and next(args) ~= nil then req.arguments = args end
-	return self.ch:send(util.json().encode(req) .. "\n", deadline)
+	return self:send_line(util.json().encode(req), deadline)
+end
+
+-- send_line(text, deadline): a request already written as JSON text.
+function Agent:send_line(text, deadline)
+	return self.ch:send(text .. "\n", deadline)
 end
 
 function Agent:close() self.ch:close() end

@@ -8,6 +8,7 @@
 -- in order and dispatches them one at a time, so the queries run after
 -- the negotiation even though they were sent before the greeting came.
 local core = require "nvq.core"
+local protoread = require "protoread"
 local util = require "util"
 
 local M = {}
@@ -29,37 +30,31 @@ local function script(queries)
 	return table.concat(parts)
 end
 
--- Reads whatever lines are already there; records replies by id.
--- Returns true when the job is over (all replies, EOF or garbage).
+-- Reads whatever lines are already there (wait 0), up to the frame's
+-- deadline; records replies by id.  Returns true when the job is over
+-- (all replies, EOF or garbage).
 local function drain(job, n, deadline)
-	local json = util.json()
-	while true do
-		local line, why = job.ch:readline(0, MAXLINE)
-		if not line then
-			if why == "timeout" then return false end
-			job.err = why
-			return true
-		end
-		local ok, msg = pcall(json.decode, line)
-		if not ok or type(msg) ~= "table" then
-			job.err = "garbage on the QMP socket"
-			return true
-		end
-		local id = msg.id
-		if type(id) == "number" and job.replies[id] == nil then
+	local line, why = protoread.read(job.ch, { deadline = deadline,
+		wait = 0, max = MAXLINE }, function(_, msg)
+		if msg == nil then return "garbage on the QMP socket" end
+		-- Only ids asked (1..n) count: a reply to any other number
+		-- must not complete the job with the real replies missing.
+		local id = math.type(msg.id) and math.tointeger(msg.id)
+		if id and id >= 1 and id <= n and job.replies[id] == nil then
 			job.replies[id] = msg.error and { error = msg.error }
 				or { ok = msg["return"] }
 			job.got = job.got + 1
-			if job.got == n then return true end
-		elseif id == "cap" and msg.error then
-			job.err = "QMP negotiation failed"
-			return true
+			return job.got == n
+		elseif msg.id == "cap" and msg.error then
+			return "QMP negotiation failed"
 		end
 		-- The greeting, events, and the capabilities reply: not needed.
-		-- A QEMU sending events without pause never lets a read time
-		-- out: the frame's deadline is checked between lines.
-		if core.now() >= deadline then return false end
-	end
+		return false
+	end)
+	if line then return true end
+	if why == "timeout" then return false end
+	job.err = why
+	return true
 end
 
 local function finish(job)

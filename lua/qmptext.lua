@@ -125,13 +125,15 @@ function M.parse_line(line, id)
 end
 
 -- classify(line) -> kind, message table, id text: kind is "event",
--- "reply", "greeting" or "garbage".
+-- "reply", "greeting" or "garbage".  Garbage comes with its table when
+-- the line is JSON, just not a QMP message: a QMP client may skip that,
+-- where a line that is no JSON at all means the peer is no QMP server.
 function M.classify(line)
 	local msg = M.decode(line)
 	if type(msg) ~= "table" then return "garbage" end
 	if msg.event ~= nil then return "event", msg end
 	if msg.QMP ~= nil then return "greeting", msg end
-	if msg["return"] == nil and msg.error == nil then return "garbage" end
+	if msg["return"] == nil and msg.error == nil then return "garbage", msg end
 	local id = jsontext.member(line, "id")
 	return "reply", msg, id and jsontext.compact(id)
 end

@@ -30,18 +30,18 @@ return { run = function(pos, opts)
 			v.name, timeout, err)
 	end
 	local _ <close> = a
-	local ok, why = a.ch:send(qmptext.request(pos[2], args) .. "\n", deadline)
+	local ok, why = a:send_line(qmptext.request(pos[2], args), deadline)
 	if not ok then util.die("%s: sending to the agent: %s", v.name, why) end
 	local function is_reply(kind) return kind == "reply" end
 	if NO_REPLY[pos[2]] then
-		local line, msg = oneshot.reply(a.ch,
+		local line, msg = oneshot.reply(a,
 			math.min(deadline, core.now() + FAIL_WAIT), is_reply)
 		if line then return oneshot.print(v, line, msg) end
 		io.stderr:write(string.format("nvqctl: %s: %s sent (the agent " ..
 			"does not answer it when it succeeds)\n", v.name, pos[2]))
 		return 0
 	end
-	local line, msg = oneshot.reply(a.ch, deadline, is_reply)
+	local line, msg = oneshot.reply(a, deadline, is_reply)
 	if not line then
 		util.die("%s: the guest agent did not reply to %s within %d s (%s)",
 			v.name, pos[2], timeout, msg)

@@ -16,7 +16,14 @@ local function entry(name)
 		return { name = name, state = "badconfig" }
 	end
 	local v = vm.open(name, cfg)
-	return { name = name, state = "stopped", pid = v:alive(), vm = v,
+	local pid, why = v:alive()
+	-- A pidfile that cannot be looked at (not root?) is not "stopped".
+	local state = "stopped"
+	if not pid and not vm.stopped(why) then
+		util.warn("%s", why)
+		state = "unknown"
+	end
+	return { name = name, state = state, pid = pid, vm = v,
 		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = v:accel() }
 end
 
@@ -74,6 +81,10 @@ return { run = function(_, opts)
 		print(jsonout.encode(jsonout.array(out)))
 	else
 		show(vms)
+	end
+	-- A state that could not be read is a failure for a script asking.
+	for _, e in ipairs(vms) do
+		if e.state == "unknown" then return 1 end
 	end
 	return 0
 end }

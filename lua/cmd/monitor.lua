@@ -12,6 +12,7 @@ local vmarg = require "vmarg"
 local CONNECT_WAIT = 5	-- for QEMU's greeting and negotiation
 local REPLY_WAIT = 30	-- for the reply to one command
 local LINGER = 0.25	-- after a pipe's last reply, for its events
+local MAXLINE = 16 * 1024 * 1024	-- bytes in one message from QEMU
 
 local PROMPT = "(qmp) "
 local SIGNO = { HUP = 1, TERM = 15, PIPE = 13 }
@@ -34,7 +35,7 @@ function Shell:dispatch()
 			out("error: " .. id)
 			self.prompted = false
 		elseif text then
-			local ok, why = self.conn.ch:send(text .. "\n",
+			local ok, why = self.conn:send_line(text,
 				core.now() + REPLY_WAIT)
 			if not ok then return nil, "sending: " .. why end
 			self.pending = { id = id, deadline = core.now() + REPLY_WAIT,
@@ -55,14 +56,17 @@ function Shell:show_event(line, msg)
 	out(qmptext.event_text(line, msg))
 end
 
+local function any() return true end
+
 -- One message from QEMU: nil, why when the connection is gone.
 function Shell:receive()
-	local line, why = self.conn.ch:readline(core.now() + 1, 16 * 1024 * 1024)
+	local line, kind, msg, id = self.conn:receive(core.now() + 1, any,
+		MAXLINE)
 	if not line then
+		local why = kind
 		if why == "timeout" then return true end
 		return nil, why
 	end
-	local kind, msg, id = qmptext.classify(line)
 	if kind == "event" then
 		self:show_event(line, msg)
 		self.last_seen = core.now()
@@ -143,14 +147,14 @@ function Shell:run()
 			deadline = math.min(deadline, self.pending.deadline)
 		end
 		if idle and self.eof then deadline = math.min(deadline, linger) end
-		if self.conn.ch:pending() > 0 then deadline = core.now() end
+		if self.conn:pending() then deadline = core.now() end
 		local ready
 		if self.eof then
 			ready = core.poll({ sock }, deadline)
 		else
 			ready = core.poll({ sock, 0 }, deadline)
 		end
-		if ready[1] or self.conn.ch:pending() > 0 then
+		if ready[1] or self.conn:pending() then
 			ok, why = self:receive()
 			if not ok then return self:closed(why) end
 		end

@@ -19,11 +19,10 @@ return { run = function(pos, opts)
 			"or another client holds the monitor?)", v.name, timeout, err)
 	end
 	local _ <close> = c
-	local ok, why = c.ch:send(qmptext.request(pos[2], args, ID) .. "\n",
-		deadline)
+	local ok, why = c:send_line(qmptext.request(pos[2], args, ID), deadline)
 	if not ok then util.die("%s: sending to QMP: %s", v.name, why) end
 	local want = util.json().encode(ID)
-	local line, msg = oneshot.reply(c.ch, deadline, function(kind, _, id)
+	local line, msg = oneshot.reply(c, deadline, function(kind, _, id)
 		return kind == "reply" and (id == nil or id == want)
 	end)
 	if not line then

@@ -3,6 +3,7 @@
 local config = require "config"
 local lifecycle = require "lifecycle"
 local util = require "util"
+local vm = require "vm"
 local vmarg = require "vmarg"
 
 return { run = function(pos, opts)
@@ -10,7 +11,9 @@ return { run = function(pos, opts)
 	local timeout = pos[2] and util.check(vmarg.seconds(pos[2], "timeout"))
 	local v = util.check(vmarg.open(pos[1], "start"))
 	util.check(v:lock())
-	if util.check(v:alive()) then
+	local pid, why = v:alive()
+	if not pid and not vm.stopped(why) then util.die("%s", why) end
+	if pid then
 		util.check(lifecycle.stop(v, { timeout = timeout, context = "manual",
 			force = opts.force or v.cfg.SHUTDOWN_FORCE }))
 	end

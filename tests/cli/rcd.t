@@ -84,6 +84,20 @@ run rcd stop
 is "$RC" 1 "stop fails when stopall exits 1"
 unset STUB_EXIT
 
+# A log that cannot be written: startall's status and output still come
+# back (through a temporary file), without waiting out the boot wait.
+rc_conf 'nvqctl=YES' "nvqctl_log=$TMP/nonexistent/nvqctl.log" \
+    'nvqctl_boot_wait=20'
+t0=$(date +%s)
+run env STUB_EXIT=1 TMPDIR="$TMP" $SH -c '_subr=$1 _script=$2; shift 2; . "$_subr"; . "$_script"' \
+    rcd "$STANDIN/rc.subr" "$SCRIPT" start
+is "$RC" 1 "unwritable log: startall's failure is still the action's"
+[ $(($(date +%s) - t0)) -lt 10 ]
+ok $? "unwritable log: no wait for nvqctl_boot_wait"
+like "$ERR" "*cannot write $TMP/nonexistent/nvqctl.log*goes to $TMP/nvqctl.*" \
+    "unwritable log: says where the output went"
+like "$OUT" "*stand-in: startall done*" "unwritable log: output shown"
+
 # The stop deadline.
 rc_conf 'nvqctl=YES' 'nvqctl_shutdown_timeout=90'
 run rcd stop

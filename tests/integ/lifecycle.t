@@ -168,3 +168,12 @@ ok $? "deleted config: QEMU gone"
 [ ! -e "$NVQCTL_RUNDIR/g2/started.conf" ]
 ok $? "deleted config: the started copy goes with the VM"
 cp "$TMP/g2.conf" "$NVQCTL_CONFDIR/vm/g2.conf"
+
+# restart of a stopped VM just starts it.
+run "$NVQCTL" restart g2
+is "$RC" 0 "restart of a stopped VM: exit 0"
+like "$OUT" "g2: started, pid*" "restart of a stopped VM: started"
+pid=$(qemu_pid g2)
+[ -n "$pid" ] && ! gone "$pid"
+ok $? "restart of a stopped VM: QEMU runs"
+"$NVQCTL" kill g2 >/dev/null 2>&1

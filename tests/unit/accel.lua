@@ -83,7 +83,7 @@ t.is(choice(linux({ kvm = true, cpuinfo = INTEL })),
 t.is(choice(linux({ kvm = false, modules = { "kvm_intel" }, cpuinfo = INTEL })),
 	"tcg", "no /dev/kvm: tcg, nothing to explain")
 t.is(choice(linux({ kvm = false }), "kvm"), "kvm | ACCEL=kvm: no /dev/kvm: " ..
-	"ordinary guests will not run with it", "explicit kvm with no /dev/kvm")
+	"QEMU cannot start with it", "explicit kvm with no /dev/kvm")
 
 -- A /dev/kvm that cannot be opened (as root every mode opens: only check
 -- where the test runs as an ordinary user).
@@ -98,6 +98,10 @@ local denied = { dev = true, open_error = "Permission denied",
 	modules = { kvm_intel = true }, sysfs = true, cpu_flag = "vmx" }
 t.is(choice({ nvmm = NO_NVMM, kvm = denied }), "tcg | ACCEL=auto: /dev/kvm " ..
 	"cannot be opened: Permission denied: using tcg", "open error reported")
+
+-- arm64: no flags line, no vendor module; KVM is usable.
+t.is(choice({ nvmm = NO_NVMM, kvm = { dev = true, modules = {}, sysfs = true,
+	cpu_flag = nil } }), "kvm", "not x86 (no vmx/svm to look for): kvm")
 
 -- Not x86 (no flags line) and no /sys: the module checks cannot speak.
 local bare = { dev = true, modules = {}, sysfs = false, cpu_flag = nil }
@@ -115,8 +119,8 @@ t.is(choice({ nvmm = { present = true, ok = false,
 	"offers no VMX/SVM: using tcg", "NVMM present but unusable: tcg")
 t.is(choice({ nvmm = { present = false, ok = false,
 	why = "no /dev/nvmm (modload nvmm?)" }, kvm = NOKVM }, "nvmm"),
-	"nvmm | ACCEL=nvmm: no /dev/nvmm (modload nvmm?): ordinary guests " ..
-	"will not run with it", "explicit nvmm without the module")
+	"nvmm | ACCEL=nvmm: no /dev/nvmm (modload nvmm?): QEMU cannot " ..
+	"start with it", "explicit nvmm without the module")
 t.is(choice({ nvmm = { present = true, ok = false, why = "nvmm broken" },
 	kvm = intel.kvm }), "kvm | ACCEL=auto: nvmm broken: using kvm",
 	"both present, only KVM usable: kvm, NVMM's problem named")

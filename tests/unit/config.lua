@@ -9,6 +9,7 @@ local util = require "util"
 local function load(...) return util.check(config.load(...)) end
 local core = require "nvq.core"
 local paths = require "paths"
+local util = require "util"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local CONF = paths.confdir()
@@ -389,6 +390,85 @@ bad("CONSOLE_ESCAPE", "'^^^'", "'^^^' is not a control key")
 bad("CONSOLE_ESCAPE", "'^['", "^[ cannot be used")
 bad("EXTRA_ARGS", [["-append 'a b"]], "unterminated single quote", 4)
 bad("EXTRA_ARGS", [['-x "a']], "unterminated double quote")
+
+-- Errors: control bytes -------------------------------------------------
+-- A vertical tab or form feed once stopped the plain-text scan without
+-- being consumed: the parser looped for ever.  A count hook turns such a
+-- loop into an error here instead of a hung test.
+
+local function bounded(fn)
+	return function()
+		debug.sethook(function() error("runaway parse", 0) end, "", 10000000)
+		local ok, e, why = pcall(fn)
+		debug.sethook()
+		if not ok then error(e, 0) end
+		return e, why
+	end
+end
+local function cerr(text, want, desc)
+	return t.fails(bounded(function() vm(text) end), VMFILE .. ":" .. want,
+		desc)
+end
+cerr("MEMORY=b\v\n", "1: MEMORY: control character 0x0b (vertical tab) " ..
+	"in the value", "a vertical tab after an unquoted value")
+cerr("NCPU=1\nMEMORY=b\f", "2: MEMORY: control character 0x0c (form feed) " ..
+	"in the value", "a form feed at the end of the file")
+cerr("EXTRA_ARGS=\v", "1: EXTRA_ARGS: control character 0x0b", "a vertical " ..
+	"tab as the whole value")
+cerr('EXTRA_ARGS="-a\n-b\n\27[2J"\n', "3: EXTRA_ARGS: control character " ..
+	"0x1b (escape) in the value", "a control byte in double quotes, at its line")
+cerr("NCPU=1\nEXTRA_ARGS='-a\n\b'\n", "3: EXTRA_ARGS: control character " ..
+	"0x08 (backspace) in the value", "a control byte in single quotes")
+cerr("EXTRA_ARGS=a\\\a\n", "1: EXTRA_ARGS: control character 0x07 (bell)",
+	"a backslashed control byte")
+cerr("NCPU=2 \v\n", "1: NCPU: control character 0x0b (vertical tab) after " ..
+	"the value", "a control byte after the value")
+cerr("\fNCPU=2\n", "1: control character 0x0c (form feed) where a KEY=value " ..
+	"should start", "a control byte at the start of a line")
+cerr("EXTRA_ARGS=${\27}\n", "1: EXTRA_ARGS: ${\\x1b} is not supported",
+	"a quoted source text shows control bytes as \\xNN")
+local every = true
+for b = 0, 255 do
+	for _, form in ipairs({ "A=b%s\n", 'A="b%s"\n', "A='b%s'\n", "A=b\\%s" }) do
+		local text = form:format(string.char(b))
+		local ok, e = pcall(bounded(function() vm(text) end))
+		local control = b ~= 9 and b ~= 10 and (b < 32 or b == 127)
+		local good
+		if ok then
+			good = not control
+		else
+			good = util.is_failure(e) and e.msg:find(VMFILE .. ":1: ", 1,
+				true) == 1 and (not control or b == 0 or b == 13 or
+				e.msg:find(("control character 0x%02x"):format(b), 1, true))
+		end
+		if not good then
+			every = false
+			t.diag("byte %d in %q: %s", b, text, ok and "accepted" or
+				tostring(e))
+		end
+	end
+end
+t.ok(every, "every byte 0-255 in a value, quoted or not: parsed, or " ..
+	"refused at file:1 naming a control byte")
+t.ok(pcall(bounded(function() vm("NCPU=2 # page\f\n#\v\27\nMEMORY=512\n") end)),
+	"control bytes in comments are fine")
+every = true
+for b = 0, 255 do
+	local ch = string.char(b)
+	local ok, r, why = pcall(bounded(function()
+		return config.split_words("a" .. ch .. "b " .. ch .. " '" .. ch ..
+			"' \"" .. ch .. "\" \\" .. ch)
+	end))
+	-- A quote or backslash leaves a quote open: nil and why.
+	if not ok or not (type(r) == "table" or (r == nil and type(why) ==
+	    "string" and (b == 34 or b == 39 or b == 92))) then
+		every = false
+		t.diag("split_words, byte %d: %s", b, tostring(r))
+	end
+end
+t.ok(every, "split_words ends on every byte value 0-255")
+t.same(config.split_words("a\vb\fc"), { "a", "b", "c" },
+	"split_words: vertical tab and form feed separate words")
 
 -- DISKS and NETWORK entries: the error names the entry's own line.
 local function bad_entry(key, entries, want)

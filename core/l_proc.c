@@ -144,7 +144,7 @@ sink_drain(struct sink *s, size_t max)
 
 /*
  * Collects output until the child is reaped (1) or the deadline passes
- * (0).  Only descriptors poll(2) reported are read, and they do not
+ * (0); -1 if it was reaped by someone else (errno ECHILD).  Only descriptors poll(2) reported are read, and they do not
  * block, so the deadline holds whatever the child does with its output.
  * EOF is not awaited once the child is gone: whatever it wrote is in the
  * pipe by then, and a process it left behind (QEMU's -daemonize child,
@@ -157,14 +157,16 @@ collect(struct child *c, int timed, double deadline)
 	struct sink *s[2] = { &c->out, &c->err }, *ps[2];
 	double nap = 0.001;
 	int i, n, ms;
+	pid_t r;
 
 	for (;;) {
-		if (reap(c->pid, &c->status, WNOHANG) == c->pid) {
+		if ((r = reap(c->pid, &c->status, WNOHANG)) == c->pid ||
+		    (r == -1 && errno == ECHILD)) {
 			for (i = 0; i < 2; i++) {
 				sink_drain(s[i], DRAIN_MAX);
 				sink_close(s[i]);
 			}
-			return 1;
+			return r == c->pid ? 1 : -1;
 		}
 		if (timed && nvq_now() >= deadline)
 			return 0;
@@ -192,7 +194,7 @@ collect(struct child *c, int timed, double deadline)
 		if (nap < 0.02)
 			nap *= 2;
 		if (poll(pfd, n, ms) == -1) {
-			/* Not done with the child: retry, the deadline holds. */
+			/* The child is not done: retry; the deadline holds. */
 			if (errno != EINTR)
 				nvq_nap(0.01);
 			continue;
@@ -208,6 +210,7 @@ static int
 stop_child(struct child *c)
 {
 	double until;
+	pid_t r;
 
 	/* Not reaped, so the PID (and the group it leads) is still ours. */
 	if (c->pgroup)
@@ -217,11 +220,29 @@ stop_child(struct child *c)
 	 * sleep ends only when that does: not waited for without bound. */
 	until = nvq_now() + KILL_WAIT;
 	for (;;) {
-		if (reap(c->pid, &c->status, WNOHANG) == c->pid)
+		if ((r = reap(c->pid, &c->status, WNOHANG)) == c->pid)
 			return 1;
-		if (nvq_now() >= until)
+		if ((r == -1 && errno == ECHILD) || nvq_now() >= until)
 			return 0;
 		os_wait_exit(c->pid, until);
+	}
+}
+
+/*
+ * A SIGCHLD ignored by whoever started us stays ignored across exec,
+ * and then the kernel reaps our children itself: their status would be
+ * lost, and the PID of one reused before a kill at its deadline.
+ */
+static void
+nochildwait(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
 	}
 }
 
@@ -372,22 +393,28 @@ l_run(lua_State *L)
 	lua_getfield(L, 2, "pgroup");
 	c.pgroup = lua_toboolean(L, -1);
 	lua_pop(L, 2);
-	n = (int)luaL_len(L, 1);
+	n = (int)lua_rawlen(L, 1);
 	luaL_argcheck(L, n > 0, 1, "empty argv");
 	argv = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);
 	for (i = 0; i < n; i++) {
-		/* Strings only: a number converted here would be a new
+		/* Strings stored in the table only: a number converted
+		 * here, or a string an __index made up, would be a new
 		 * string that nothing references once popped. */
-		if (lua_geti(L, 1, i + 1) != LUA_TSTRING)
+		if (lua_rawgeti(L, 1, i + 1) != LUA_TSTRING)
 			return luaL_error(L, "run: argv[%d] is a %s, not a "
 			    "string", i + 1, luaL_typename(L, -1));
 		argv[i] = (char *)lua_tostring(L, -1);
 		lua_pop(L, 1);	/* still referenced by the argv table */
 	}
 	argv[n] = NULL;
+	nochildwait();
 	if ((err = start(&c, argv, mode)) != 0)
 		return nvq_fail(L, argv[0], err);
-	done = collect(&c, timed, deadline);
+	if ((done = collect(&c, timed, deadline)) == -1) {
+		free(c.out.buf);
+		free(c.err.buf);
+		return nvq_fail(L, "waitpid", ECHILD);
+	}
 	if (!done) {
 		/* A child that ended on its own in the meantime is reported
 		 * as it ended: only our SIGKILL means "timed out". */

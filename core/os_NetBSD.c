@@ -10,17 +10,20 @@
  */
 #include <sys/param.h>
 #include <sys/event.h>
+#include <sys/ioctl.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
-#include <sys/ioctl.h>
 
+/* NVMM exists, and its headers are installed, on amd64 only. */
+#if defined(__x86_64__)
 #include <dev/nvmm/nvmm.h>
 #include <dev/nvmm/nvmm_ioctl.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -121,8 +124,9 @@ os_procstat(pid_t pid, struct nvq_procstat *ps)
 /*
  * Whether QEMU's -accel nvmm can work: the device opens (ENXIO means
  * the kernel found no VMX/SVM backend) and answers the capability query
- * with the version the kernel was built for.
+ * with a version no older than the headers here.
  */
+#if defined(__x86_64__)
 int
 os_nvmm_probe(char *why, size_t len)
 {
@@ -149,8 +153,9 @@ os_nvmm_probe(char *why, size_t len)
 		return 0;
 	}
 	close(fd);
-	if (args.cap.version != NVMM_KERN_VERSION) {
-		snprintf(why, len, "/dev/nvmm speaks version %u, not %u",
+	/* As libnvmm: only a kernel older than the headers is refused. */
+	if (args.cap.version < NVMM_KERN_VERSION) {
+		snprintf(why, len, "/dev/nvmm speaks version %u, older than %u",
 		    (unsigned)args.cap.version, (unsigned)NVMM_KERN_VERSION);
 		return 0;
 	}
@@ -158,3 +163,11 @@ os_nvmm_probe(char *why, size_t len)
 	    (unsigned)args.cap.version, (unsigned)args.cap.max_vcpus);
 	return 1;
 }
+#else
+int
+os_nvmm_probe(char *why, size_t len)
+{
+	snprintf(why, len, "NVMM exists only on amd64");
+	return 0;
+}
+#endif

@@ -7,6 +7,7 @@ local t = require "tap"
 local core = require "nvq.core"
 
 local TMP = assert(os.getenv("TESTTMP"))
+local LUARUN = assert(os.getenv("LUARUN"))
 local SLACK = 1	-- seconds a bound may be missed by on a busy machine
 
 local leftovers = {}	-- PIDs of background sleeps, killed at the end
@@ -165,6 +166,27 @@ for name, v in pairs({ NaN = 0 / 0, infinite = math.huge,
 end
 raises(function() return core.run({ "/bin/true" }, { deadline = "soon" }) end,
 	"deadline is not a number", "run: a string deadline raised")
+
+-- Started with SIGCHLD ignored (kept across exec), the kernel would reap
+-- run's children itself: run must still see how they ended, and by its
+-- deadline.
+do
+	local script = TMP .. "/nochld.lua"
+	local f = assert(io.open(script, "w"))
+	f:write([[
+local core = require "nvq.core"
+local r = core.run({ "/bin/sh", "-c", "exit 3" }, { stderr = "capture",
+	deadline = core.now() + 5 })
+io.write(r and r.status and ("status " .. r.status) or "lost", "\n")
+]])
+	f:close()
+	local r, took = timed({ "perl", "-e",
+		'$SIG{CHLD} = "IGNORE"; exec @ARGV or die', LUARUN, script },
+		{ stdout = "capture", deadline = core.now() + 10 })
+	t.is(r and r.stdout, "status 3\n",
+		"run under an ignored SIGCHLD: the child's exit status seen")
+	t.ok(took < 5, string.format("... in %.2fs", took))
+end
 
 -- A program that cannot be run is an error value, not a hang.
 do

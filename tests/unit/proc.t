@@ -5,4 +5,4 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nvqunit.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 NVQCTL_CONFDIR=$tmp/etc NVQCTL_RUNDIR=$tmp/run TESTTMP=$tmp \
-    "$top/tests/luarun" "$top/tests/unit/proc.lua"
+    LUARUN="$top/tests/luarun" "$top/tests/luarun" "$top/tests/unit/proc.lua"

@@ -54,7 +54,9 @@ end
 local function limit_for(timeout, deadline)
 	local now = core.now()
 	local l = now + (timeout or M.DEFAULT_TIMEOUT)
-	if deadline and deadline < l then l = math.max(deadline, now + M.MIN_TIME) end
+	if deadline and deadline < l then
+		l = math.max(deadline, now + M.MIN_TIME)
+	end
 	return l
 end
 

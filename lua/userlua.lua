@@ -148,7 +148,9 @@ function M.call(fn, limit, where, ...)
 	if res[1] then return table.unpack(res, 1, res.n) end
 	if c.tripped then
 		local m = message(res[2], where)
-		if not m:find(LIMIT_MSG, 1, true) then m = m .. " (" .. LIMIT_MSG .. ")" end
+		if not m:find(LIMIT_MSG, 1, true) then
+			m = m .. " (" .. LIMIT_MSG .. ")"
+		end
 		return nil, m, "limit"
 	end
 	return nil, message(res[2], where), "error"

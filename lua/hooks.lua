@@ -27,7 +27,10 @@ function M.vm_file(name) return M.dir() .. "/" .. name .. ".lua" end
 -- order a pre-phase runs them: all.lua first; post-phases reverse it.
 function M.files(name)
 	local list = { { file = M.all_file(), scope = "all" } }
-	if name then list[2] = { file = M.vm_file(name), scope = name } end
+	-- A VM named "all" has no file of its own: all.lua runs once.
+	if name and name ~= "all" then
+		list[2] = { file = M.vm_file(name), scope = name }
+	end
 	return list
 end
 

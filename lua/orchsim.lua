@@ -70,9 +70,16 @@ function M.new(vms, opt)
 	function api.stop(v, o)
 		o = o or {}
 		local timeout = o.timeout or v.cfg.SHUTDOWN_TIMEOUT
-		api.log(v, "would stop through its shutdown policy (up to %ds)",
-			math.floor(timeout))
-		return sim(v, "stop", { { at = clock + timeout, kind = "stopped",
+		local worst = timeout + (o.force_after and bootrun.FORCE.kill or 0)
+		api.log(v, "would stop through its shutdown policy (up to %ds%s)",
+			math.floor(timeout), o.force_after and
+			string.format(", then forced: up to %ds", math.floor(worst)) or "")
+		if o.force_after then
+			return sim(v, "stop", {
+				{ at = clock + timeout, kind = "forcing", arg = "" },
+				{ at = clock + worst, kind = "forced", arg = "sigkill" } })
+		end
+		return sim(v, "stop", { { at = clock + worst, kind = "stopped",
 			arg = "acpi" } })
 	end
 

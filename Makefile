@@ -67,6 +67,19 @@ check:
 	$(MAKE) nvqctl tests/luarun
 	prove -f tests/unit/*.t tests/cli/*.t tests/integ/*.t
 
+# The same tests but the integration ones beyond lifecycle.t, against a
+# build with AddressSanitizer and UndefinedBehaviorSanitizer (gcc or
+# clang: CC=clang needs its runtime, libclang-rt-14-dev on Debian 12).
+# A build of its own: objects are cleaned before and after, whatever the
+# result, so a later plain build never links instrumented objects.
+SANITIZE=	-fsanitize=address,undefined -fno-omit-frame-pointer
+check-sanitize:
+	sh tests/deps.sh check
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" \
+	    nvqctl tests/luarun
+	sh tests/sanitize.sh; rc=$$?; $(MAKE) clean >/dev/null; exit $$rc
+
 demo:
 	sh tests/deps.sh demo
 	$(MAKE) nvqctl
@@ -98,4 +111,4 @@ clean:
 	rm -f nvqctl tests/luarun core/*.o tests/*.o core/mkembed \
 	    core/embedded.c core/embedded.c.tmp core/example_conf.lua
 
-.PHONY: all check demo bench install clean
+.PHONY: all check check-sanitize demo bench install clean

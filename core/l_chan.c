@@ -79,7 +79,12 @@ push_status(lua_State *L, const char *status)
 	return 2;
 }
 
-/* connect(path, deadline) -> chan | nil, msg, errno */
+/*
+ * connect(path, deadline) -> chan | nil, msg, errno
+ * errno is a name ("ECONNREFUSED", "EAGAIN", "ENOENT", ...) where it is
+ * known, else a number: NetBSD refuses a full listen queue at once where
+ * Linux makes the caller wait, and the caller tells the two apart.
+ */
 static int
 l_connect(lua_State *L)
 {
@@ -96,11 +101,13 @@ l_connect(lua_State *L)
 	luaL_setmetatable(L, CHAN_MT);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return nvq_fail(L, path, ENAMETOOLONG);
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
 	strcpy(sun.sun_path, path);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
-		return nvq_fail(L, path, errno);
+		goto fail;
 	fcntl(c->fd, F_SETFD, FD_CLOEXEC);
 	fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
 	/* EAGAIN on a unix socket: the listen queue is full (a stopped
@@ -134,7 +141,10 @@ inprogress:
 fail:
 	err = errno;
 	chan_release(c);
-	return nvq_fail(L, path, err);
+	nvq_fail(L, path, err);
+	lua_pop(L, 1);
+	nvq_pusherrname(L, err);
+	return 3;
 }
 
 /* c:send(data, deadline) -> true | nil, "timeout" | nil, msg */

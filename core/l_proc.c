@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -19,7 +20,11 @@
 
 #include "nvq.h"
 
-#define CAPTURE_MAX	(1024 * 1024)
+#define CAPTURE_MAX	(1024 * 1024)	/* bytes kept per stream */
+#define PASS_MAX	(64 * 1024)	/* bytes read per stream per pass */
+#define DRAIN_MAX	(2 * 1024 * 1024) /* bound on a last drain, against
+					   * a writer that never pauses */
+#define KILL_WAIT	5.0		/* seconds for SIGKILL to work */
 
 struct sink {
 	int	 fd;		/* read end, -1 once at EOF */
@@ -30,6 +35,7 @@ struct sink {
 struct child {
 	pid_t		pid;
 	int		status;
+	int		pgroup;	/* leads its own process group */
 	struct sink	out, err;
 };
 
@@ -63,19 +69,47 @@ checkfdmode(lua_State *L, int opts, const char *field, const char *def)
 	return m;
 }
 
+/* waitpid(2), retried when a signal interrupts it. */
+static pid_t
+reap(pid_t pid, int *status, int flags)
+{
+	pid_t r;
+
+	while ((r = waitpid(pid, status, flags)) == -1 && errno == EINTR)
+		continue;
+	return r;
+}
+
 static void
+sink_close(struct sink *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/*
+ * One read(2) on the non-blocking pipe: the bytes read (kept up to
+ * CAPTURE_MAX, the rest dropped so the child never blocks on a full
+ * pipe), 0 at EOF or on an error (the sink is closed then), -1 when
+ * nothing is there now.
+ */
+static ssize_t
 sink_read(struct sink *s)
 {
 	char tmp[4096];
+	size_t keep;
 	ssize_t n;
 
-	n = read(s->fd, tmp, sizeof(tmp));
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
+	if (s->fd == -1)
+		return 0;
+	while ((n = read(s->fd, tmp, sizeof(tmp))) == -1 && errno == EINTR)
+		continue;
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;
 	if (n <= 0) {
-		close(s->fd);
-		s->fd = -1;
-		return;
+		sink_close(s);
+		return 0;
 	}
 	if (s->len + n > s->cap && s->cap < CAPTURE_MAX) {
 		size_t ncap = s->cap ? s->cap * 2 : 4096;
@@ -83,62 +117,132 @@ sink_read(struct sink *s)
 
 		while (ncap < s->len + n && ncap < CAPTURE_MAX)
 			ncap *= 2;
-		if ((nbuf = realloc(s->buf, ncap)) == NULL)
-			return;
-		s->buf = nbuf;
-		s->cap = ncap;
+		if (ncap > CAPTURE_MAX)
+			ncap = CAPTURE_MAX;
+		if ((nbuf = realloc(s->buf, ncap)) != NULL) {
+			s->buf = nbuf;
+			s->cap = ncap;
+		}
 	}
-	if (s->len + n > s->cap)
-		n = s->cap - s->len;
-	memcpy(s->buf + s->len, tmp, n);
-	s->len += n;
+	keep = s->cap - s->len < (size_t)n ? s->cap - s->len : (size_t)n;
+	if (keep > 0)
+		memcpy(s->buf + s->len, tmp, keep);
+	s->len += keep;
+	return n;
 }
 
-/* Collects output until the child is reaped or the deadline passes. */
+/* Reads what the pipe holds now, at most about max bytes: never waits. */
+static void
+sink_drain(struct sink *s, size_t max)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < max && (n = sink_read(s)) > 0)
+		got += n;
+}
+
+/*
+ * Collects output until the child is reaped (1) or the deadline passes
+ * (0); -1 if it was reaped by someone else (errno ECHILD).  Only descriptors poll(2) reported are read, and they do not
+ * block, so the deadline holds whatever the child does with its output.
+ * EOF is not awaited once the child is gone: whatever it wrote is in the
+ * pipe by then, and a process it left behind (QEMU's -daemonize child,
+ * `sleep 4 &`) may keep the write end open for as long as it runs.
+ */
 static int
-collect(struct child *c, double deadline)
+collect(struct child *c, int timed, double deadline)
 {
 	struct pollfd pfd[2];
-	struct sink *s[2] = { &c->out, &c->err };
-	int i, n, reaped = 0;
+	struct sink *s[2] = { &c->out, &c->err }, *ps[2];
+	double nap = 0.001;
+	int i, n, ms;
+	pid_t r;
 
 	for (;;) {
-		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-			reaped = 1;
+		if ((r = reap(c->pid, &c->status, WNOHANG)) == c->pid ||
+		    (r == -1 && errno == ECHILD)) {
+			for (i = 0; i < 2; i++) {
+				sink_drain(s[i], DRAIN_MAX);
+				sink_close(s[i]);
+			}
+			return r == c->pid ? 1 : -1;
+		}
+		if (timed && nvq_now() >= deadline)
+			return 0;
 		for (i = n = 0; i < 2; i++) {
 			if (s[i]->fd == -1)
 				continue;
+			ps[n] = s[i];
 			pfd[n].fd = s[i]->fd;
-			pfd[n++].events = POLLIN;
+			pfd[n].events = POLLIN;
+			pfd[n++].revents = 0;
 		}
-		if (n == 0 && reaped)
-			return 1;
-		if (deadline >= 0 && nvq_now() >= deadline)
-			return 0;
 		if (n == 0) {
-			/* Nothing to read: sleep on the exit itself. */
-			if (os_wait_exit(c->pid, deadline < 0 ? nvq_now() +
-			    86400 : deadline) == 0 && deadline >= 0)
-				return 0;
+			/* Nothing left to read: sleep on the exit itself. */
+			os_wait_exit(c->pid, timed ? deadline :
+			    nvq_now() + 86400);
 			continue;
 		}
-		/* A daemon may keep our pipes: stop once the child is reaped.
-		 * A failed poll is only retried: the child is not done. */
-		if (poll(pfd, n, reaped ? 0 : 10) == -1 && errno != EINTR) {
-			nvq_nap(0.01);
+		/*
+		 * The exit gives no event among these descriptors (a daemon
+		 * may hold the pipes): poll in growing steps for it.
+		 */
+		ms = (int)(nap * 1000);
+		if (timed && nvq_poll_ms(deadline) < ms)
+			ms = nvq_poll_ms(deadline);
+		if (nap < 0.02)
+			nap *= 2;
+		if (poll(pfd, n, ms) == -1) {
+			/* The child is not done: retry; the deadline holds. */
+			if (errno != EINTR)
+				nvq_nap(0.01);
 			continue;
 		}
-		for (i = 0; i < 2; i++)
-			if (s[i]->fd != -1)
-				sink_read(s[i]);
-		if (reaped) {
-			for (i = 0; i < 2; i++)
-				if (s[i]->fd != -1) {
-					close(s[i]->fd);
-					s[i]->fd = -1;
-				}
+		for (i = 0; i < n; i++)
+			if (pfd[i].revents != 0)
+				sink_drain(ps[i], PASS_MAX);
+	}
+}
+
+/* Kills a child that outlived its deadline; 1 if it is reaped. */
+static int
+stop_child(struct child *c)
+{
+	double until;
+	pid_t r;
+
+	/* Not reaped, so the PID (and the group it leads) is still ours. */
+	if (c->pgroup)
+		kill(-c->pid, SIGKILL);
+	kill(c->pid, SIGKILL);
+	/* SIGKILL cannot be caught, but a process in an uninterruptible
+	 * sleep ends only when that does: not waited for without bound. */
+	until = nvq_now() + KILL_WAIT;
+	for (;;) {
+		if ((r = reap(c->pid, &c->status, WNOHANG)) == c->pid)
 			return 1;
-		}
+		if ((r == -1 && errno == ECHILD) || nvq_now() >= until)
+			return 0;
+		os_wait_exit(c->pid, until);
+	}
+}
+
+/*
+ * A SIGCHLD ignored by whoever started us stays ignored across exec,
+ * and then the kernel reaps our children itself: their status would be
+ * lost, and the PID of one reused before a kill at its deadline.
+ */
+static void
+nochildwait(void)
+{
+	struct sigaction sa;
+
+	if (sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
 	}
 }
 
@@ -174,6 +278,8 @@ start(struct child *c, char *const argv[], const int mode[3])
 		goto fail;
 	if (c->pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
+		if (c->pgroup)
+			setpgid(0, 0);
 		close(exe[0]);
 		child_setup(mode[0] == 0 ? 0 : 1, 0, NULL);
 		child_setup(mode[1], 1, p[0]);
@@ -183,18 +289,30 @@ start(struct child *c, char *const argv[], const int mode[3])
 		(void)!write(exe[1], &err, sizeof(err));
 		_exit(127);
 	}
+	/* Both sides set the group, so it exists whichever runs first;
+	 * after the child's exec the parent's call fails, harmlessly. */
+	if (c->pgroup)
+		setpgid(c->pid, c->pid);
 	close(exe[1]);
 	c->out.fd = p[0][0];
 	c->err.fd = p[1][0];
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (p[i][1] != -1)
 			close(p[i][1]);
+		/* Ours alone: not passed on to other children, never
+		 * blocking a read. */
+		if (p[i][0] != -1) {
+			fcntl(p[i][0], F_SETFD, FD_CLOEXEC);
+			fcntl(p[i][0], F_SETFL,
+			    fcntl(p[i][0], F_GETFL) | O_NONBLOCK);
+		}
+	}
 	while ((n = read(exe[0], &err, sizeof(err))) == -1 && errno == EINTR)
 		continue;
 	close(exe[0]);
 	if (n == sizeof(err)) {
 		/* exec failed: the child is gone, so are its pipes. */
-		waitpid(c->pid, NULL, 0);
+		reap(c->pid, NULL, 0);
 		for (i = 0; i < 2; i++)
 			if (p[i][0] != -1)
 				close(p[i][0]);
@@ -237,17 +355,21 @@ push_result(lua_State *L, struct child *c, int done)
 
 /*
  * run(argv, {stdin=, stdout=, stderr= "inherit"|"null"|"capture",
- *     deadline=}) -> {pid, status|signal|timedout, stdout, stderr}
- * A child still running at the deadline is killed.  With no deadline
- * (an editor the user works in) the wait is the user's.
+ *     deadline=, pgroup=}) -> {pid, status|signal|timedout, stdout, stderr}
+ * argv holds strings only.  A child still running at the deadline is
+ * killed with SIGKILL; with pgroup it runs in a process group of its own
+ * and the whole group is killed (its children too).  A pgroup child is
+ * not in the terminal's foreground group: it must not read the terminal
+ * (it would stop), and ^C does not reach it.  With no deadline (an
+ * editor the user works in) the wait is the user's.
  */
 static int
 l_run(lua_State *L)
 {
 	struct child c;
 	char **argv;
-	int mode[3], n, i, err, done;
-	double deadline;
+	int mode[3], n, i, err, done, timed;
+	double deadline = 0;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	if (lua_isnoneornil(L, 2))
@@ -255,36 +377,58 @@ l_run(lua_State *L)
 	else
 		luaL_checktype(L, 2, LUA_TTABLE);
 	lua_settop(L, 2);
+	memset(&c, 0, sizeof(c));
+	c.out.fd = c.err.fd = -1;
 	mode[0] = checkfdmode(L, 2, "stdin", "null");
 	mode[1] = checkfdmode(L, 2, "stdout", "inherit");
 	mode[2] = checkfdmode(L, 2, "stderr", "inherit");
 	lua_getfield(L, 2, "deadline");
-	deadline = luaL_optnumber(L, -1, -1);
-	n = (int)luaL_len(L, 1);
+	if ((timed = !lua_isnil(L, -1))) {
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			return luaL_error(L, "run: deadline is not a number");
+		deadline = lua_tonumber(L, -1);
+		if (!isfinite(deadline))
+			return luaL_error(L, "run: deadline is not finite");
+	}
+	lua_getfield(L, 2, "pgroup");
+	c.pgroup = lua_toboolean(L, -1);
+	lua_pop(L, 2);
+	n = (int)lua_rawlen(L, 1);
 	luaL_argcheck(L, n > 0, 1, "empty argv");
 	argv = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);
 	for (i = 0; i < n; i++) {
-		lua_geti(L, 1, i + 1);
-		argv[i] = (char *)luaL_checkstring(L, -1);
+		/* Strings stored in the table only: a number converted
+		 * here, or a string an __index made up, would be a new
+		 * string that nothing references once popped. */
+		if (lua_rawgeti(L, 1, i + 1) != LUA_TSTRING)
+			return luaL_error(L, "run: argv[%d] is a %s, not a "
+			    "string", i + 1, luaL_typename(L, -1));
+		argv[i] = (char *)lua_tostring(L, -1);
 		lua_pop(L, 1);	/* still referenced by the argv table */
 	}
 	argv[n] = NULL;
-	memset(&c, 0, sizeof(c));
-	c.out.fd = c.err.fd = -1;
+	nochildwait();
 	if ((err = start(&c, argv, mode)) != 0)
 		return nvq_fail(L, argv[0], err);
-	done = collect(&c, deadline);
-	if (!done) {
-		kill(c.pid, SIGKILL);
-		waitpid(c.pid, NULL, 0);
+	if ((done = collect(&c, timed, deadline)) == -1) {
+		free(c.out.buf);
+		free(c.err.buf);
+		return nvq_fail(L, "waitpid", ECHILD);
 	}
+	if (!done) {
+		/* A child that ended on its own in the meantime is reported
+		 * as it ended: only our SIGKILL means "timed out". */
+		if (stop_child(&c))
+			done = !(WIFSIGNALED(c.status) &&
+			    WTERMSIG(c.status) == SIGKILL);
+		for (i = 0; i < 2; i++)
+			sink_drain(i ? &c.err : &c.out, DRAIN_MAX);
+	}
+	sink_close(&c.out);
+	sink_close(&c.err);
 	push_result(L, &c, done);
 	free(c.out.buf);
 	free(c.err.buf);
-	if (c.out.fd != -1)
-		close(c.out.fd);
-	if (c.err.fd != -1)
-		close(c.err.fd);
 	return 1;
 }
 

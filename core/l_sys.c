@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,10 +48,47 @@ nvq_fail(lua_State *L, const char *what, int err)
 	return 3;
 }
 
+/*
+ * Pushes errno's symbolic name where callers need to tell errors apart
+ * (the numbers differ between systems), else its number.
+ */
+void
+nvq_pusherrname(lua_State *L, int err)
+{
+	static const struct {
+		const char	*name;
+		int		 num;
+	} names[] = {
+		{ "ECONNREFUSED", ECONNREFUSED }, { "EAGAIN", EAGAIN },
+		{ "ENOENT", ENOENT }, { "ETIMEDOUT", ETIMEDOUT },
+		{ "EACCES", EACCES }, { "EPERM", EPERM },
+		{ "ECONNRESET", ECONNRESET }, { "ENOTSOCK", ENOTSOCK },
+		{ "ENAMETOOLONG", ENAMETOOLONG },
+		{ "EHOSTUNREACH", EHOSTUNREACH },
+		{ "ENETUNREACH", ENETUNREACH },
+		{ "EADDRNOTAVAIL", EADDRNOTAVAIL },
+		{ NULL, 0 }
+	};
+	int i;
+
+	for (i = 0; names[i].name != NULL; i++)
+		if (names[i].num == err) {
+			lua_pushstring(L, names[i].name);
+			return;
+		}
+	lua_pushinteger(L, err);
+}
+
+/* A NaN or infinite deadline is a caller's bug (and would reach integer
+ * casts): raised, not returned. */
 double
 nvq_checkdeadline(lua_State *L, int arg)
 {
-	return luaL_checknumber(L, arg);
+	double d = luaL_checknumber(L, arg);
+
+	if (!isfinite(d))
+		luaL_argerror(L, arg, "deadline is not finite");
+	return d;
 }
 
 /* A userdata type: its metatable, with the methods as __index. */
@@ -120,7 +158,10 @@ l_time(lua_State *L)
 static int
 l_sleep(lua_State *L)
 {
-	nvq_nap(luaL_checknumber(L, 1));
+	double s = luaL_checknumber(L, 1);
+
+	luaL_argcheck(L, isfinite(s), 1, "not a finite duration");
+	nvq_nap(s);
 	return 0;
 }
 

@@ -44,6 +44,7 @@ double	nvq_checkdeadline(lua_State *, int);
 void	nvq_newclass(lua_State *, const char *, const luaL_Reg *,
 	    const luaL_Reg *);
 int	nvq_fail(lua_State *, const char *, int);
+void	nvq_pusherrname(lua_State *, int);
 void	nvq_register_sys(lua_State *);
 void	nvq_register_proc(lua_State *);
 void	nvq_register_lock(lua_State *);

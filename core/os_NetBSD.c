@@ -2,26 +2,38 @@
  * os_NetBSD.c: the platform interface on NetBSD.  kqueue's EVFILT_PROC
  * fires when the process exits, whether or not it has been reaped;
  * sysctl(KERN_PROC2) gives what ps(1) shows.
+ *
+ * An exiting process first becomes SDYING, then closes its descriptors
+ * (so QEMU's pidfile lock is held until then), posts NOTE_EXIT, and ends
+ * SDEAD and SZOMB.  "Gone" here means past the descriptors: the NOTE_EXIT
+ * event, or p_realstat SDEAD/SZOMB, or no such process.
  */
 #include <sys/param.h>
 #include <sys/event.h>
+#include <sys/ioctl.h>
 #include <sys/sysctl.h>
 #include <sys/time.h>
-#include <sys/ioctl.h>
 
+/* NVMM exists, and its headers are installed, on amd64 only. */
+#if defined(__x86_64__)
 #include <dev/nvmm/nvmm.h>
 #include <dev/nvmm/nvmm_ioctl.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nvq.h"
 
-/* kinfo_proc2's p_stat values, from <sys/proc.h>. */
+/*
+ * Process states, as kinfo_proc2's p_realstat gives them (<sys/proc.h>;
+ * SDYING is 3).  Its p_stat is the state of an LWP for a live process
+ * (LSSLEEP is 3, LSZOMB 5...): not what is wanted here.
+ */
 #ifndef SZOMB
 #define SZOMB	5
 #endif
@@ -40,9 +52,13 @@ os_wait_exit(pid_t pid, double deadline)
 		return nvq_poll_exit(pid, deadline);
 	EV_SET(&ev, pid, EVFILT_PROC, EV_ADD | EV_ONESHOT, NOTE_EXIT, 0, 0);
 	if (kevent(kq, &ev, 1, NULL, 0, NULL) == -1) {
+		/*
+		 * ESRCH does not mean gone: the filter attaches only to
+		 * SACTIVE and SSTOP processes, so one that is SDYING, still
+		 * closing its descriptors, is refused too.  Its state is
+		 * polled until it is really gone (as on any other error).
+		 */
 		close(kq);
-		if (errno == ESRCH)
-			return 1;
 		return nvq_poll_exit(pid, deadline);
 	}
 	do {
@@ -72,6 +88,7 @@ kinfo(pid_t pid, struct kinfo_proc2 *kp)
 	return 0;
 }
 
+/* SDYING is not gone: the process may still hold its locks. */
 int
 os_pid_gone(pid_t pid)
 {
@@ -79,7 +96,7 @@ os_pid_gone(pid_t pid)
 
 	if (kinfo(pid, &kp) == -1)
 		return errno == ESRCH;
-	return kp.p_stat == SZOMB || kp.p_stat == SDEAD;
+	return kp.p_realstat == SZOMB || kp.p_realstat == SDEAD;
 }
 
 int
@@ -89,6 +106,15 @@ os_procstat(pid_t pid, struct nvq_procstat *ps)
 
 	if (kinfo(pid, &kp) == -1)
 		return -1;
+	/*
+	 * For an exiting or zombie process the kernel leaves the start
+	 * and run times at 0 and says so in p_uvalid: a start of 0 would
+	 * be an uptime of decades.  No figures rather than wrong ones.
+	 */
+	if (!kp.p_uvalid) {
+		errno = ESRCH;
+		return -1;
+	}
 	ps->cpu = kp.p_rtime_sec + kp.p_rtime_usec / 1e6;
 	ps->rss = (long long)kp.p_vm_rssize * getpagesize();
 	ps->start = kp.p_ustart_sec + kp.p_ustart_usec / 1e6;
@@ -98,8 +124,9 @@ os_procstat(pid_t pid, struct nvq_procstat *ps)
 /*
  * Whether QEMU's -accel nvmm can work: the device opens (ENXIO means
  * the kernel found no VMX/SVM backend) and answers the capability query
- * with the version the kernel was built for.
+ * with a version no older than the headers here.
  */
+#if defined(__x86_64__)
 int
 os_nvmm_probe(char *why, size_t len)
 {
@@ -126,8 +153,9 @@ os_nvmm_probe(char *why, size_t len)
 		return 0;
 	}
 	close(fd);
-	if (args.cap.version != NVMM_KERN_VERSION) {
-		snprintf(why, len, "/dev/nvmm speaks version %u, not %u",
+	/* As libnvmm: only a kernel older than the headers is refused. */
+	if (args.cap.version < NVMM_KERN_VERSION) {
+		snprintf(why, len, "/dev/nvmm speaks version %u, older than %u",
 		    (unsigned)args.cap.version, (unsigned)NVMM_KERN_VERSION);
 		return 0;
 	}
@@ -135,3 +163,11 @@ os_nvmm_probe(char *why, size_t len)
 	    (unsigned)args.cap.version, (unsigned)args.cap.max_vcpus);
 	return 1;
 }
+#else
+int
+os_nvmm_probe(char *why, size_t len)
+{
+	snprintf(why, len, "NVMM exists only on amd64");
+	return 0;
+}
+#endif

@@ -99,10 +99,10 @@ function Conn:fileno() return self.ch:fileno() end
 function Conn:pending() return self.ch:pending() > 0 end
 function Conn:close() self.ch:close() end
 
--- connect(path, deadline) -> conn | nil, message
+-- connect(path, deadline) -> conn | nil, message [, errno of the connect]
 function M.connect(path, deadline)
-	local ch, err = core.connect(path, deadline)
-	if not ch then return nil, err end
+	local ch, err, code = core.connect(path, deadline)
+	if not ch then return nil, err, code end
 	local c = setmetatable({ ch = ch, events = {}, nextid = 0 }, Conn)
 	local _, why, greet = c:receive(deadline, function(kind, m)
 		return garbage(kind, m) and GARBAGE or true

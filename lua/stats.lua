@@ -110,16 +110,19 @@ end
 -- when a pidfile cannot be looked at (not root?): never "none run".
 function M.sample()
 	local all, configured = paths.vm_names_and_running()
-	local vms, socks = {}, {}
+	local vms, socks, pidfiles = {}, {}, {}
 	for _, name in ipairs(all) do
-		local pid, why = vm.alive(name, paths.runtime(name).pidfile)
+		local rt = paths.runtime(name)
+		local pid, why = vm.alive(name, rt.pidfile)
 		if not pid and not vm.stopped(why) then return nil, why end
 		if pid then
 			vms[#vms + 1] = process(name, pid)
-			socks[#socks + 1] = paths.qmp_socket(paths.runtime(name))
+			socks[#socks + 1] = paths.qmp_socket(rt)
+			pidfiles[#pidfiles + 1] = rt.pidfile
 		end
 	end
-	local jobs = qmpbatch.run(socks, QUERIES, core.now() + QMP_WAIT)
+	local jobs = qmpbatch.run(socks, QUERIES, core.now() + QMP_WAIT,
+		pidfiles)
 	for i, e in ipairs(vms) do answers(e, jobs[i]) end
 	return { time = core.time(), t = core.now(), configured = configured,
 		vms = vms }

@@ -114,9 +114,24 @@ function VM:lock(wait)
 	return lk
 end
 
+-- A busy QEMU's QMP socket may have a full listen queue: Linux makes
+-- connect wait (core.connect retries EAGAIN until the deadline), NetBSD
+-- refuses at once (ECONNREFUSED), as it does for a socket nobody listens
+-- on.  Only the pidfile lock tells a busy QEMU from a dead one: while it
+-- is held, a refusal is tried again, with short naps, until the deadline.
 function VM:qmp(deadline)
-	return qmp.connect(paths.qmp_socket(self.rt),
-		deadline or core.now() + QMP_TIMEOUT)
+	deadline = deadline or core.now() + QMP_TIMEOUT
+	local path = paths.qmp_socket(self.rt)
+	local nap = 0.005
+	while true do
+		local c, err, code = qmp.connect(path, deadline)
+		if c or (code ~= "ECONNREFUSED" and code ~= "EAGAIN") or
+		    core.now() >= deadline or not core.alive(self.rt.pidfile) then
+			return c, err
+		end
+		core.sleep(math.min(nap, deadline - core.now()))
+		nap = math.min(nap * 2, 0.05)
+	end
 end
 
 -- One QMP command on a fresh connection.
@@ -195,8 +210,18 @@ function VM:quit(deadline)
 	return r ~= nil, why
 end
 
+-- self.pid was read earlier: QEMU may have exited since and its PID gone
+-- to another process.  Only the holder of the pidfile lock is QEMU, so
+-- that is checked right before sending.
 function VM:signal(sig)
 	if not self.pid then return nil, "no pid" end
+	local pid, why = core.alive(self.rt.pidfile)
+	if pid ~= self.pid then
+		if pid or why == "absent" or why == "stale" then
+			return nil, "not running"
+		end
+		return nil, why
+	end
 	return core.kill(self.pid, sig)
 end
 

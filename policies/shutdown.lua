@@ -5,6 +5,14 @@
 -- opt = { timeout = seconds, deadline = absolute time, force = bool,
 -- start = absolute time the stop began };
 -- it returns the name of the rung that ended the VM, or nil and why.
+--
+-- The rung reported is the last one applied (the agent took
+-- guest-shutdown, QMP took system_powerdown or quit, a signal was
+-- delivered) before QEMU was seen gone.  A guest may power off by itself
+-- at any moment, slow to obey an earlier rung: so before each forced rung
+-- the policy looks whether QEMU is already gone, and a rung that finds it
+-- gone (QMP unanswered, the pidfile lock released) does not count.  When
+-- no rung was applied at all, the answer is "exited".
 local P = {
 	agent_sync = 3,		-- seconds for the agent to answer guest-sync
 	agent_grace = 10,	-- seconds from guest-shutdown to trying ACPI too
@@ -32,63 +40,80 @@ local function wait(vm, opt, deadline, on_tick)
 	end
 end
 
+-- true once the agent took guest-shutdown and the VM is gone; the second
+-- value says whether it took it.
 local function try_agent(vm, opt)
-	if not vm.cfg.GUEST_AGENT then return false end
+	if not vm.cfg.GUEST_AGENT then return false, false end
 	-- At most half the timeout, so ACPI always gets its turn.
 	local ok, why = vm:agent_shutdown("powerdown",
 		vm:now() + math.min(P.agent_sync, opt.timeout / 2))
 	if not ok then
 		vm:log("guest agent did not answer (%s); using ACPI", why)
-		return false
+		return false, false
 	end
 	vm:log("guest agent accepted guest-shutdown")
 	local grace = math.min(opt.deadline, vm:now() + P.agent_grace)
-	if wait(vm, opt, grace) then return true end
+	if wait(vm, opt, grace) then return true, true end
 	if vm:now() < opt.deadline then
 		vm:log("still running %ds after the agent accepted; adding ACPI",
 			P.agent_grace)
 	end
-	return false
+	return false, true
 end
 
-local function force(vm)
-	vm:log("forcing: QMP quit")
-	if vm:quit(vm:now() + P.quit_wait) and
-	    vm:wait_exit(vm:now() + P.quit_wait) then
-		return "quit"
+-- QMP quit, SIGTERM, SIGKILL; last is the rung applied before them.
+local function force(vm, last)
+	local rungs = {
+		{ "quit", "QMP quit", P.quit_wait,
+			function() return vm:quit(vm:now() + P.quit_wait) end },
+		{ "sigterm", "SIGTERM", P.term_wait,
+			function() return vm:signal("TERM") end },
+		{ "sigkill", "SIGKILL", P.kill_wait,
+			function() return vm:signal("KILL") end },
+	}
+	for _, r in ipairs(rungs) do
+		local name, what, grace, apply = table.unpack(r)
+		if vm:wait_exit(vm:now()) then return last or "exited" end
+		vm:log("forcing: %s", what)
+		if apply() then
+			last = name
+		else
+			-- Refused, or QEMU is just going: a moment to finish.
+			grace = math.min(grace, 0.5)
+		end
+		if vm:wait_exit(vm:now() + grace) then return last or "exited" end
 	end
-	vm:log("forcing: SIGTERM")
-	if vm:signal("TERM") and vm:wait_exit(vm:now() + P.term_wait) then
-		return "sigterm"
-	end
-	vm:log("forcing: SIGKILL")
-	vm:signal("KILL")
-	if vm:wait_exit(vm:now() + P.kill_wait) then return "sigkill" end
 	return nil, "the QEMU process survived SIGKILL"
 end
 
 function P.stop(vm, opt)
 	opt.start = opt.start or vm:now()
-	if try_agent(vm, opt) then return "agent" end
+	local gone, took = try_agent(vm, opt)
+	if gone then return "agent" end
+	local last = took and "agent" or nil
 	if vm:now() < opt.deadline then
 		local ok, why = vm:powerdown(math.min(opt.deadline, vm:now() + 2))
 		if ok then
 			vm:log("sent ACPI power-button press")
+			last = "acpi"
 		else
 			vm:log("ACPI powerdown failed: %s", why)
 		end
 		local again = P.acpi_repeat and function()
 			if vm:powerdown(math.min(opt.deadline, vm:now() + 2)) then
 				vm:log("pressed the ACPI power button again")
+				last = "acpi"
 			end
 		end
-		if wait(vm, opt, opt.deadline, again) then return "acpi" end
+		if wait(vm, opt, opt.deadline, again) then
+			return last or "exited"
+		end
 	end
 	if not opt.force then
 		return nil, string.format("still running after %ds", opt.timeout)
 	end
 	vm:log("still running after %ds", opt.timeout)
-	return force(vm)
+	return force(vm, last)
 end
 
 return P

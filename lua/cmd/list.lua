@@ -30,16 +30,17 @@ end
 -- Running VMs are asked together, so several wedged QEMUs cost one
 -- STATE_WAIT, not one each.
 local function live_states(vms)
-	local running, socks = {}, {}
+	local running, socks, pidfiles = {}, {}, {}
 	for _, e in ipairs(vms) do
 		if e.pid then
 			running[#running + 1] = e
 			socks[#socks + 1] = paths.qmp_socket(e.vm.rt)
+			pidfiles[#pidfiles + 1] = e.vm.rt.pidfile
 		end
 	end
 	if #running == 0 then return end
 	local jobs = qmpbatch.run(socks, { { execute = "query-status" } },
-		core.now() + STATE_WAIT)
+		core.now() + STATE_WAIT, pidfiles)
 	for i, e in ipairs(running) do
 		local r = jobs[i].replies[1]
 		local st = r and r.ok and r.ok.status

@@ -16,13 +16,15 @@ M.FORCE = { quit = 2, term = 5, kill = 9 }
 
 -- The events that end a task.
 M.FINAL = { ready = true, notready = true, failed = true,
-	stopped = true, left = true, notrunning = true, gone = true }
+	stopped = true, forced = true, left = true, notrunning = true,
+	gone = true }
 
 -- The progress line of an event (argument, seconds since the task
 -- began); "started" and a clean stop are said by lifecycle itself.
 M.SAY = { ready = "ready (%s%.1fs)", notready = "not ready: %s (%.1fs)",
 	failed = "failed: %s", already = "already running, pid %s",
 	stopped = "stopped by %s (forced, %.1fs)", left = "not stopped: %s",
+	forced = "stopped by %s (forced, %.1fs)", forcing = "%s; forcing it",
 	notrunning = "not running%s", gone = "gone%s" }
 
 -- What each event makes of the VM's summary line.
@@ -42,6 +44,9 @@ function M.apply(rec, task, kind, arg)
 	elseif kind == "stopped" then
 		rec.result = "stopped by " .. arg .. (forced and " (forced)" or "")
 		rec.ok, rec.forced, rec.rung = true, forced, arg
+	elseif kind == "forced" then
+		rec.result = "stopped by " .. arg .. " (forced)"
+		rec.ok, rec.forced, rec.rung = true, true, arg
 	elseif kind == "gone" and rec.result == "not acted on" then
 		rec.result, rec.ok = "not running", true
 	elseif kind == "gone" then

@@ -63,6 +63,8 @@ local function usage(out)
 	out:write("usage: nvqctl [-V] command [options] [vm] [arguments]\n\n")
 	for _, c in ipairs(commands) do
 		local s = c[1] .. (c[2] ~= "" and " " .. c[2] or "")
+		-- A synopsis too long for its column gets a line of its own.
+		if #s > 44 then s = s .. "\n" .. string.rep(" ", 46) end
 		out:write(string.format("  %-44s %s\n", s, c[7]))
 	end
 end

@@ -199,6 +199,22 @@ local function start_body(opt)
 	end
 end
 
+-- QMP quit, SIGTERM, SIGKILL on a schedule from t0, shared by every VM
+-- forced at the same moment: the rung that ended it, or nil and why.
+local function force(v, t0)
+	local pid = v.pid
+	v:log("forcing: QMP quit")
+	local qdl = t0 + FORCE.quit
+	if v:quit(qdl) and v:wait_exit(qdl) then return "quit" end
+	v:log("forcing: SIGTERM")
+	v:signal("TERM")
+	if v:wait_exit(t0 + FORCE.term) then return "sigterm" end
+	v:log("forcing: SIGKILL")
+	v:signal("KILL")
+	if v:wait_exit(t0 + FORCE.kill) then return "sigkill" end
+	return nil, "QEMU (pid " .. tostring(pid) .. ") survived SIGKILL"
+end
+
 local function stop_body(opt)
 	return function(v, send)
 		local lk, why = lock(v, math.max(1, opt.deadline - core.now()))
@@ -216,49 +232,47 @@ local function stop_body(opt)
 		-- lifecycle's advice is for "nvqctl stop"; the policy decides.
 		why = tostring(why):gsub("^" .. v.name:gsub("%p", "%%%0") .. ": ", "")
 			:gsub("; left running.*$", "")
-		if v:alive() then return send("left", why) end
-		send("failed", why)
+		if not v:alive() then
+			poststop.fire(v, "exited", { context = "host-shutdown" })
+			v:clear_stale()
+			return send("failed", why)
+		end
+		if not opt.force_after then return send("left", why) end
+		-- Forced here, under the lock this task holds, so that no
+		-- other command on the VM slips in between.
+		send("forcing", why)
+		local fwhy
+		rung, fwhy = force(v, core.now())
+		if rung then
+			poststop.fire(v, rung, { context = "host-shutdown",
+				deadline = opt.deadline })
+		end
+		v:clear_stale()
+		if rung then return send("forced", rung) end
+		send("left", fwhy)
 	end
 end
 
--- QMP quit, SIGTERM, SIGKILL on one absolute schedule shared by every
--- VM forced at the same moment.
 local function force_body(t0)
 	return function(v, send)
 		-- The lock if it comes at once (a killed task's went with it);
 		-- at the deadline a VM is forced either way.
 		lock(v, FORCE_LOCK)
-		local pid = v:alive()
-		if not pid then
+		if not v:alive() then
 			poststop.fire(v, "exited", { context = "host-shutdown" })
 			v:clear_stale()
 			return send("gone")
 		end
+		local rung, why = force(v, t0)
 		-- Without the lock too: removing the run marker decides who
-		-- runs post_stop.
-		local function ended(rung)
-			-- Past the stopall's deadline: the hooks get their minimum.
+		-- runs post_stop.  Past the deadline, its hooks get their minimum.
+		if rung then
 			poststop.fire(v, rung, { context = "host-shutdown",
 				deadline = t0 })
-			v:clear_stale()
-			return send("stopped", rung)
 		end
-		local qdl = t0 + FORCE.quit
-		v:log("forcing: QMP quit")
-		if v:quit(qdl) and v:wait_exit(qdl) then
-			return ended("quit")
-		end
-		v:log("forcing: SIGTERM")
-		v:signal("TERM")
-		if v:wait_exit(t0 + FORCE.term) then
-			return ended("sigterm")
-		end
-		v:log("forcing: SIGKILL")
-		v:signal("KILL")
-		if v:wait_exit(t0 + FORCE.kill) then
-			return ended("sigkill")
-		end
-		send("left", "QEMU (pid " .. pid .. ") survived SIGKILL")
+		v:clear_stale()
+		if rung then return send("stopped", rung) end
+		send("left", why)
 	end
 end
 
@@ -301,7 +315,8 @@ function M.new(vms, opt)
 		o = o or {}
 		local timeout = o.timeout or v.cfg.SHUTDOWN_TIMEOUT
 		return go(v, "stop", stop_body({ timeout = timeout,
-			deadline = o.deadline or core.now() + timeout }))
+			deadline = o.deadline or core.now() + timeout,
+			force_after = o.force_after }))
 	end
 
 	-- Forces every VM given at once; returns their tasks.

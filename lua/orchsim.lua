@@ -42,7 +42,8 @@ function M.new(vms, opt)
 		local kind = type(c.BOOT_READY) == "table" and c.BOOT_READY.kind
 		local worst = (kind == nil or kind == "started") and 0 or rd - clock
 		local parts = { "ready when " .. bootrun.describe_ready(c) ..
-			(worst > 0 and string.format(" (up to %ds)", math.floor(worst))
+			(worst > 0 and string.format(" (up to %ds)",
+			math.floor(worst + 0.5))
 			or "") }
 		if (c.BOOT_DELAY or 0) > 0 then
 			parts[#parts + 1] = "then " .. c.BOOT_DELAY .. "s delay"
@@ -70,9 +71,17 @@ function M.new(vms, opt)
 	function api.stop(v, o)
 		o = o or {}
 		local timeout = o.timeout or v.cfg.SHUTDOWN_TIMEOUT
-		api.log(v, "would stop through its shutdown policy (up to %ds)",
-			math.floor(timeout))
-		return sim(v, "stop", { { at = clock + timeout, kind = "stopped",
+		local worst = timeout + (o.force_after and bootrun.FORCE.kill or 0)
+		api.log(v, "would stop through its shutdown policy (up to %ds%s)",
+			math.floor(timeout + 0.5), o.force_after and
+			string.format(", then forced: up to %ds",
+			math.floor(worst + 0.5)) or "")
+		if o.force_after then
+			return sim(v, "stop", {
+				{ at = clock + timeout, kind = "forcing", arg = "" },
+				{ at = clock + worst, kind = "forced", arg = "sigkill" } })
+		end
+		return sim(v, "stop", { { at = clock + worst, kind = "stopped",
 			arg = "acpi" } })
 	end
 

@@ -122,15 +122,9 @@ function P.stopall(api, vms, opt)
 	local finished = {}	-- name -> true once nothing more will be done
 	local running = {}	-- tasks still at work, all waves
 
-	local function settle(t, ev)
+	local function settle(t)
 		if not t.done then return end
 		remove(running, t)
-		if ev.kind == "left" and t.kind == "stop" and
-		    (host_force or t.vm.cfg.SHUTDOWN_FORCE) then
-			-- Its own ladder gave up: force it now, not at the deadline.
-			running[#running + 1] = api.force({ t.vm })[1]
-			return
-		end
 		finished[t.name] = true
 	end
 
@@ -152,8 +146,10 @@ function P.stopall(api, vms, opt)
 					local left = deadline - reserve - api.now()
 					local timeout = math.max(1, math.floor(0.5 + math.min(
 						v.cfg.SHUTDOWN_TIMEOUT, left)))
+					-- A VM whose own ladder gives up is forced at once,
+					-- in its task (under its lock), not at the deadline.
 					local t = api.stop(v, { timeout = timeout,
-						deadline = api.now() + timeout })
+						force_after = host_force or v.cfg.SHUTDOWN_FORCE })
 					if t then
 						running[#running + 1] = t
 					else
@@ -164,9 +160,9 @@ function P.stopall(api, vms, opt)
 				end
 			end
 			if #pending > 0 then
-				local t, ev = api.wait(running, deadline)
+				local t = api.wait(running, deadline)
 				if not t then break end
-				settle(t, ev)
+				settle(t)
 			end
 		end
 		-- The next wave once this one is done.
@@ -176,20 +172,22 @@ function P.stopall(api, vms, opt)
 				if not finished[v.name] then busy = true end
 			end
 			if not busy then break end
-			local t, ev = api.wait(running, deadline)
+			local t = api.wait(running, deadline)
 			if not t then break end
-			settle(t, ev)
+			settle(t)
 		end
 	end
 	-- Until the deadline, what is under way may finish.
 	while #running > 0 do
-		local t, ev = api.wait(running, deadline)
+		local t = api.wait(running, deadline)
 		if not t then break end
-		settle(t, ev)
+		settle(t)
 	end
 	local forcing, rest = {}, {}
 	for _, t in ipairs(running) do
-		if t.kind == "force" then forcing[t.name] = true end
+		if t.kind == "force" or t.state == "forcing" then
+			forcing[t.name] = true
+		end
 	end
 	for _, v in ipairs(vms) do
 		if not finished[v.name] and not forcing[v.name] then
@@ -199,9 +197,9 @@ function P.stopall(api, vms, opt)
 	if #rest == 0 then
 		-- Forcings under way end on their own schedule.
 		while #running > 0 do
-			local t, ev = api.wait(running, api.now() + P.force_reserve + 5)
+			local t = api.wait(running, api.now() + P.force_reserve + 5)
 			if not t then break end
-			settle(t, ev)
+			settle(t)
 		end
 		return
 	end
@@ -215,9 +213,9 @@ function P.stopall(api, vms, opt)
 	api.say("deadline: forcing %s at once", names_of(rest))
 	for _, t in ipairs(api.force(rest)) do running[#running + 1] = t end
 	while #running > 0 do
-		local t, ev = api.wait(running, api.now() + P.force_reserve + 5)
+		local t = api.wait(running, api.now() + P.force_reserve + 5)
 		if not t then break end
-		settle(t, ev)
+		settle(t)
 	end
 end
 

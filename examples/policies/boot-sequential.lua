@@ -49,7 +49,11 @@ function P.stopall(api, vms, opt)
 			end
 			local timeout = math.max(1, math.floor(math.min(
 				v.cfg.SHUTDOWN_TIMEOUT, opt.deadline - api.now())))
-			local task = api.stop(v, { timeout = timeout })
+			-- Forced at once if its own ladder gives up, as by the
+			-- built-in policy.
+			local task = api.stop(v, { timeout = timeout, force_after =
+				api.global.HOST_SHUTDOWN_FORCE ~= false or
+				v.cfg.SHUTDOWN_FORCE })
 			if task and not finish(api, task, opt.deadline) then
 				left[#left + 1] = v
 			elseif task and task.state == "left" then

@@ -43,7 +43,7 @@ return { run = function(pos, opts)
 		io.stdout:write(bootrun.json(run, dry), "\n")
 	elseif dry then
 		api.say("worst case: %ds until the last VM is ready",
-			math.ceil(api.elapsed()))
+			math.floor(api.elapsed() + 0.5))
 	else
 		io.stdout:write("\n")
 		bootrun.print_summary(run, io.stdout)

@@ -47,7 +47,7 @@ return { run = function(pos, opts)
 		io.stdout:write(bootrun.json(run, dry), "\n")
 	elseif dry then
 		api.say("worst case: %ds of the %ds deadline",
-			math.ceil(api.elapsed()), timeout)
+			math.floor(api.elapsed() + 0.5), timeout)
 	else
 		io.stdout:write("\n")
 		bootrun.print_summary(run, io.stdout)

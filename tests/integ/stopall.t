@@ -69,8 +69,11 @@ fpid=$(qemu_pid frozen)
 dpid=$(qemu_pid deaf)
 kill -STOP "$fpid"
 t0=$(now)
+# A manual stop of deaf meanwhile waits for stopall's task on it.
+(sleep 2; "$NVQCTL" stop deaf 5 >"$TMP/manual.out" 2>&1; echo $? >"$TMP/manual.rc") &
 run "$NVQCTL" stopall
 t=$(secs "$t0" "$(now)")
+wait
 is "$RC" 0 "deadline: exit 0 (forced VMs count as stopped)"
 awk -v t="$t" 'BEGIN { exit !(t <= 25) }'
 ok $? "deadline 15s: stopall returned after ${t}s (bound 25s)"
@@ -84,6 +87,11 @@ for n in ok1 ok2; do
 	    "stopped by agent" "summary: $n stopped cleanly by its agent"
 done
 [ "$RC" -eq 0 ] || diag "$OUT" "$ERR"
+manual=$(cat "$TMP/manual.out")
+like "$manual" "*waiting for another nvqctl command*deaf is not running*" \
+    "a manual stop during stopall waited for the VM's lock, then found it stopped"
+unlike "$manual" "*ACPI*" "the manual stop never acted on the VM"
+is "$(cat "$TMP/manual.rc")" 1 "the manual stop: exit 1 (not running)"
 
 # HOST_SHUTDOWN_FORCE=no: left running, said so, exit 1.
 echo "HOST_SHUTDOWN_FORCE=no" >>"$NVQCTL_CONFDIR/nvqctl.conf"

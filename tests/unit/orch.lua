@@ -111,17 +111,24 @@ at, out, _, total = sim("stopall", { vm("db", { order = 10, stop = 30 }),
 	vm("cache", { order = 20, stop = 50 }) }, g4, { timeout = 100 })
 t.is(at.web, 0, "stop: web (last wave) first")
 t.is(at.cache, 0, "stop: cache with web")
-t.is(at.db, 50, "stop: db once its wave before is done")
-t.is(total, 80, "stop: worst case 80s")
-t.like(out, "db: would stop through its shutdown policy (up to 30s)",
-	"stop: db's own timeout fits")
+t.is(at.db, 59, "stop: db once its wave before is done (forcings included)")
+t.is(total, 98, "stop: worst case 98s")
+t.like(out, "db: would stop through its shutdown policy (up to 30s, " ..
+	"then forced: up to 39s)", "stop: db's own timeout fits, then forcing")
 at, out = sim("stopall", { vm("slow", { stop = 600 }) }, g4,
 	{ timeout = 60 })
-t.like(out, "slow: would stop through its shutdown policy (up to 50s)",
+t.like(out, "slow: would stop through its shutdown policy (up to 50s,",
 	"stop: a long SHUTDOWN_TIMEOUT cut to the deadline minus 10s")
 at, out = sim("stopall", { vm("slow", { stop = 600 }) }, g4,
 	{ timeout = 15 })
-t.like(out, "(up to 10s)", "stop: a short deadline keeps a third for forcing")
+t.like(out, "(up to 10s, then forced: up to 19s)",
+	"stop: a short deadline keeps a third for forcing")
+t.ok(not out:find("deadline: forcing", 1, true),
+	"stop: a VM being forced at the deadline is not forced again")
+at, out = sim("stopall", { vm("slow", { stop = 600 }) },
+	{ HOST_SHUTDOWN_FORCE = false }, { timeout = 60 })
+t.like(out, "slow: would stop through its shutdown policy (up to 50s)\n",
+	"stop: HOST_SHUTDOWN_FORCE=no: no forcing after the ladder")
 
 -- The summary JSON of a dry run.
 local json

@@ -82,4 +82,26 @@ t.is(core.fdread(r), "", "EOF as soon as the child exits")
 t.ok(core.now() - t0 < 2, "not held open by the program it ran")
 core.fdclose(r)
 repeat st = core.waitpid(pid) until st
+
+-- Started with SIGCHLD ignored (kept across exec), the kernel would reap
+-- the tasks itself: fork must undo that, so their status is still seen.
+do
+	local script = os.tmpname()
+	local sf = assert(io.open(script, "w"))
+	sf:write([[
+local core = require "nvq.core"
+local pid = core.fork()
+if pid == 0 then core._exit(5) end
+local st, dl = nil, core.now() + 5
+repeat st = core.waitpid(pid) until st or core.now() > dl
+io.write(st and st.status and ("status " .. st.status) or "lost", "\n")
+]])
+	sf:close()
+	local res = core.run({ "perl", "-e",
+		'$SIG{CHLD} = "IGNORE"; exec @ARGV or die', os.getenv("LUARUN"),
+		script }, { stdout = "capture", deadline = core.now() + 10 })
+	os.remove(script)
+	t.is(res and res.stdout, "status 5\n",
+		"fork under an ignored SIGCHLD: the task's exit status seen")
+end
 t.done()

@@ -47,6 +47,21 @@ is "$(phases)" "all shutdown_begin - host-shutdown - dl;all pre_stop - host-shut
 gone "$pid"
 ok $? "stopall: QEMU gone"
 
+# A guest that ignores ACPI is forced by stopall: post_stop names the
+# forced rung.
+guest_vm b2 no nvq.noacpi
+"$NVQCTL" start b2 >/dev/null 2>&1
+pid=$(qemu_pid b2)
+wait_ready b2 >/dev/null
+: >"$LOG"
+run "$NVQCTL" stopall --timeout 12 b2
+is "$RC" 0 "stopall forcing a VM: exit 0"
+like "$(phases)" "*all post_stop quit host-shutdown b2 dl;*" \
+    "stopall forcing a VM: post_stop with the forced rung, host-shutdown"
+is "$(grep -c post_stop "$LOG")" 1 "and only once"
+gone "$pid"
+ok $? "stopall forcing a VM: QEMU gone"
+
 # A failing global hook is a warning; startall --dry-run runs no hook.
 : >"$LOG"
 run "$NVQCTL" startall --dry-run

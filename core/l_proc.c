@@ -232,9 +232,10 @@ stop_child(struct child *c)
  * A SIGCHLD ignored by whoever started us stays ignored across exec,
  * and then the kernel reaps our children itself: their status would be
  * lost, and the PID of one reused before a kill at its deadline.
+ * Reset before each fork (core.run and the orchestrator's tasks).
  */
-static void
-nochildwait(void)
+void
+nvq_childwait(void)
 {
 	struct sigaction sa;
 
@@ -407,7 +408,7 @@ l_run(lua_State *L)
 		lua_pop(L, 1);	/* still referenced by the argv table */
 	}
 	argv[n] = NULL;
-	nochildwait();
+	nvq_childwait();
 	if ((err = start(&c, argv, mode)) != 0)
 		return nvq_fail(L, argv[0], err);
 	if ((done = collect(&c, timed, deadline)) == -1) {

@@ -22,24 +22,6 @@
 #define READ_MAX	65536
 
 /*
- * A SIGCHLD ignored by whoever started us stays ignored across exec,
- * and the kernel then reaps our children itself: waitpid() could never
- * tell how a task ended.  (core.run resets it the same way.)
- */
-static void
-childwait(void)
-{
-	struct sigaction sa;
-
-	if (sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGCHLD, &sa, NULL);
-	}
-}
-
-/*
  * fork() -> pid in the parent, 0 in the child | nil, msg, errno
  * Buffered output is flushed first: a child would otherwise write the
  * parent's pending lines a second time.
@@ -49,7 +31,7 @@ l_fork(lua_State *L)
 {
 	pid_t pid;
 
-	childwait();
+	nvq_childwait();
 	fflush(NULL);
 	if ((pid = fork()) == -1)
 		return nvq_fail(L, "fork", errno);

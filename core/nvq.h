@@ -37,6 +37,7 @@ int	os_wait_exit(pid_t, double);
 int	os_procstat(pid_t, struct nvq_procstat *);
 int	os_pid_gone(pid_t);
 int	nvq_poll_exit(pid_t, double);
+void	nvq_childwait(void);
 int	os_nvmm_probe(char *, size_t);
 
 /* Shared by the modules that make up nvq.core. */

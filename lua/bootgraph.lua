@@ -7,6 +7,8 @@
 -- An edge "a -> b" means a waits for b (a's BOOT_AFTER or BOOT_REQUIRES
 -- names b).  Everything is visited in sorted order, so the same configs
 -- always give the same messages and the same order.
+local util = require "util"
+
 local M = {}
 
 local KEYS = { "BOOT_AFTER", "BOOT_REQUIRES" }
@@ -27,31 +29,9 @@ local function where(cfg, key, dep)
 	return string.format("%s:%d: %s", file, line, key)
 end
 
--- Levenshtein distance, for "did you mean".
-local function distance(a, b)
-	local prev, cur = {}, {}
-	for j = 0, #b do prev[j] = j end
-	for i = 1, #a do
-		cur[0] = i
-		for j = 1, #b do
-			local cost = a:byte(i) == b:byte(j) and 0 or 1
-			cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-		end
-		prev, cur = cur, prev
-	end
-	return prev[#b]
-end
-
 local function suggest(name, names)
-	local best, bestd
-	for _, n in ipairs(names) do
-		local d = distance(name, n)
-		if not bestd or d < bestd then best, bestd = n, d end
-	end
-	if bestd and bestd < #name and bestd <= math.max(2, #name // 3) then
-		return " (did you mean " .. best .. "?)"
-	end
-	return ""
+	local best = util.closest(name, names)
+	return best and " (did you mean " .. best .. "?)" or ""
 end
 
 -- The edges of name: { dep = key } with the first key naming it

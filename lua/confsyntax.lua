@@ -62,31 +62,6 @@ function M.fail(file, line, key, fmt, ...)
 end
 local fail = M.fail
 
--- Levenshtein distance, for "did you mean".
-local function distance(a, b)
-	local prev, cur = {}, {}
-	for j = 0, #b do prev[j] = j end
-	for i = 1, #a do
-		cur[0] = i
-		local ca = byte(a, i)
-		for j = 1, #b do
-			local cost = ca == byte(b, j) and 0 or 1
-			cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-		end
-		prev, cur = cur, prev
-	end
-	return prev[#b]
-end
-
-local function suggest(name, keys)
-	local up, best, bestd = name:upper(), nil, math.huge
-	for _, k in ipairs(keys) do
-		local d = distance(up, k)
-		if d < bestd then best, bestd = k, d end
-	end
-	if bestd <= math.max(2, #up // 3) then return best end
-end
-
 -- Counts the newlines in a piece of a value.  A newline from the file
 -- starts the next source line; one from an expanded name does not.
 local function count_lines(piece, line, vl, advance)
@@ -330,7 +305,7 @@ function M.parse(src, file, st, schema)
 		end
 	end
 	if bad then
-		local s = suggest(bad, schema.keys)
+		local s = util.closest(bad:upper(), schema.keys)
 		if s then
 			fail(file, badline, bad, "unknown key %s (did you mean %s?)", bad, s)
 		end

@@ -58,6 +58,35 @@ function M.to_json(v)
 	return (M.json().encode(v):gsub("\\/", "/"))
 end
 
+-- Levenshtein distance, for "did you mean".
+local function distance(a, b)
+	local prev, cur = {}, {}
+	for j = 0, #b do prev[j] = j end
+	for i = 1, #a do
+		cur[0] = i
+		local ca = a:byte(i)
+		for j = 1, #b do
+			local cost = ca == b:byte(j) and 0 or 1
+			cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+		end
+		prev, cur = cur, prev
+	end
+	return prev[#b]
+end
+
+-- The candidate a misspelt name most likely meant, or nil when none is
+-- close enough to suggest.
+function M.closest(name, candidates)
+	local best, bestd = nil, math.huge
+	for _, c in ipairs(candidates) do
+		local d = distance(name, c)
+		if d < bestd then best, bestd = c, d end
+	end
+	if bestd < #name and bestd <= math.max(2, #name // 3) then
+		return best
+	end
+end
+
 -- Quotes a word for /bin/sh only when it needs it.
 function M.shquote(s)
 	if s ~= "" and not s:find("[^%w%%+,./:=@_-]") then

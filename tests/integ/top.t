@@ -34,6 +34,16 @@ tm_wait() {
 	return 1
 }
 
+# tm_shell: until the pane's foreground process is the shell again.
+tm_shell() {
+	_i=0
+	while [ "$(tm display-message -p -t top '#{pane_current_command}')" != sh ] &&
+	    [ "$_i" -lt 50 ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
 # tm_cooked: true when the pane's terminal is back in cooked mode.
 tm_cooked() {
 	rm -f "$TMP/stty"
@@ -268,6 +278,9 @@ ok $? "the frame changes between captures"
 like "$b" "*(q quits)*" "the header says how to quit"
 like "$(printf '%s\n' "$b" | grep '^t1 ')" "t1 *$row*" "the live frame has the rows"
 tm send-keys -t top q
+# Keys typed while top still runs are top's (it may drop them as it
+# restores the terminal): the shell is asked only once top has gone.
+tm_shell
 tm send-keys -t top 'echo top-exit-$?' Enter
 # Typed while top still reads the keyboard, the echo may run right
 # after the prompt ("$ top-exit-0"): not anchored.

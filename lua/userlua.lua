@@ -57,50 +57,85 @@ end
 -- Limits ---------------------------------------------------------------
 
 -- The calls into user code in progress, innermost last: a boot policy
--- that starts a VM runs its hooks inside its own limit.  Each keeps the
--- coroutines its code made, since a hook is set per thread.
+-- that starts a VM runs its hooks inside its own limit.
 local active = {}
+
+-- Every coroutine user code has made and not yet dropped.  A hook is set
+-- per thread, and one made by a file's top level may be resumed by a
+-- phase function in a later call: each call arms them all, and its end
+-- puts them back as the outer call (or none) wants them.
+local threads = setmetatable({}, { __mode = "k" })
 
 local function current()
 	return active[#active]
 end
 
 -- Only the user's code is stopped: nvqctl's own (the handle's methods,
--- the tail of call() below) runs on to its own deadlines.
+-- the tail of call() below) runs on to its own deadlines.  env.load
+-- never gives user code a chunk name starting with "@".
 local function in_user_code()
 	local info = debug.getinfo(3, "S")
 	return not (info and info.source:sub(1, 5) == "@lua/")
+end
+
+local hook
+
+-- Sets co's hook (the running thread's without co) as the innermost
+-- call wants it: every STEP instructions, every line and instruction
+-- once it has tripped, none outside a call.
+local function arm(co)
+	local c = current()
+	if not c then
+		if co then debug.sethook(co) else debug.sethook() end
+	elseif co then
+		debug.sethook(co, hook, c.tripped and "l" or "",
+			c.tripped and 1 or STEP)
+	else
+		debug.sethook(hook, c.tripped and "l" or "", c.tripped and 1 or STEP)
+	end
+end
+
+local function arm_threads()
+	for co in pairs(threads) do
+		if coroutine.status(co) ~= "dead" then arm(co) end
+	end
 end
 
 -- The count hook: a look at the clock every STEP instructions.  Past the
 -- limit it raises, and from then on on every line and instruction too,
 -- so a pcall in the user's code catches it only to be stopped again at
 -- its next step (Redis does the same).
-local function hook()
+function hook()
 	local c = current()
 	if not c then return end
 	if not c.tripped then
 		if core.now() <= c.limit then return end
 		c.tripped = true
-		for co in pairs(c.threads) do
-			if coroutine.status(co) ~= "dead" then
-				debug.sethook(co, hook, "l", 1)
-			end
-		end
-		debug.sethook(hook, "l", 1)
+		arm_threads()
+		arm()
 	end
 	if in_user_code() then error(LIMIT_MSG, 2) end
 end
 
-local function arm(co)
+local function tripped()
 	local c = current()
-	if co then
-		if c then c.threads[co] = true end
-		debug.sethook(co, hook, c and c.tripped and "l" or "",
-			c and c.tripped and 1 or STEP)
-	else
-		debug.sethook(hook, "", STEP)
+	return c and c.tripped
+end
+
+-- What the user's pcall returns.  Past the limit an error it caught is
+-- raised again: near the C stack's limit the hook cannot even be called
+-- (its call overflows), so the limit is looked at here too.
+local function pass(ok, ...)
+	if not ok then
+		local c = current()
+		if c and not c.tripped and core.now() > c.limit then
+			c.tripped = true
+			arm_threads()
+			arm()
+		end
+		if c and c.tripped then error(LIMIT_MSG, 0) end
 	end
+	return ok, ...
 end
 
 -- The deadline a user's wait may use: never past the running call's
@@ -135,15 +170,14 @@ function M.call(fn, limit, where, ...)
 	local outer = current()
 	if outer and outer.limit < limit then limit = outer.limit end
 	local ohook, omask, ocount = debug.gethook()
-	local c = { limit = limit, threads = setmetatable({}, { __mode = "k" }) }
+	local c = { limit = limit }
 	active[#active + 1] = c
+	arm_threads()
 	arm()
 	local res = table.pack(pcall(fn, ...))
 	debug.sethook()
 	active[#active] = nil
-	for co in pairs(c.threads) do
-		if coroutine.status(co) ~= "dead" then debug.sethook(co) end
-	end
+	arm_threads()
 	if ohook then debug.sethook(ohook, omask, ocount) end
 	if res[1] then return table.unpack(res, 1, res.n) end
 	if c.tripped then
@@ -276,27 +310,33 @@ function M.env()
 	env.coroutine = copy(coroutine)
 	env.coroutine.create = function(f)
 		local co = coroutine.create(f)
+		threads[co] = true
 		arm(co)
 		return co
+	end
+	env.coroutine.resume = function(co, ...)
+		return pass(coroutine.resume(co, ...))
 	end
 	env.coroutine.wrap = function(f)
 		local co = env.coroutine.create(f)
 		return function(...)
-			local r = table.pack(coroutine.resume(co, ...))
+			local r = table.pack(pass(coroutine.resume(co, ...)))
 			if not r[1] then error(r[2], 0) end
 			return table.unpack(r, 2, r.n)
 		end
+	end
+	env.pcall = function(f, ...)
+		return pass(pcall(f, ...))
 	end
 	-- Two places where Lua runs code with hooks off, so a loop there
 	-- would outlive the limit: a message handler called for an error the
 	-- hook raised, and a finalizer.  Past the limit the user's handler
 	-- is skipped; __gc is refused.
 	env.xpcall = function(f, handler, ...)
-		return xpcall(f, function(m)
-			local c = current()
-			if c and c.tripped then return m end
+		return pass(xpcall(f, function(m)
+			if tripped() then return m end
 			return handler(m)
-		end, ...)
+		end, ...))
 	end
 	env.setmetatable = function(t, mt)
 		if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
@@ -306,7 +346,12 @@ function M.env()
 		return setmetatable(t, mt)
 	end
 	env.load = function(chunk, name, _, e)
-		-- Text only: bytecode can crash the interpreter.
+		-- Text only: bytecode can crash the interpreter.  A name "@x"
+		-- becomes "=x", which reads the same in messages but can never
+		-- pass for nvqctl's own code ("@lua/...") that the hook spares.
+		if type(name) == "string" and name:sub(1, 1) == "@" then
+			name = "=" .. name:sub(2)
+		end
 		return load(chunk, name, "t", e or env)
 	end
 	local mods = { ["nvq.core"] = user_core() }

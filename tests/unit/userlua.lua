@@ -140,6 +140,50 @@ ok, v = run("local r = require('nvq.core').run({'echo', 'hi'}, " ..
 	"{ stdout = 'capture' }); return r.stdout")
 t.is(v, "hi\n", "run runs an argv")
 
+dt, ok, err, kind = timed([[load("while true do end", "@lua/x.lua")()]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 3, string.format(
+	"a chunk named like nvqctl's own code is stopped all the same (%.2fs)",
+	dt))
+_, err = run([[load("error('e')", "@lua/x.lua")()]])
+t.like(err, "lua/x.lua:1: e", "and its errors still read name:line")
+dt, ok, err, kind = timed([[
+local function f() while true do pcall(f) end end
+f()]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 5, string.format(
+	"nested pcalls up to the C stack's limit are stopped (%.2fs)", dt))
+dt, ok, err, kind = timed([[
+local function f() while true do xpcall(f, function(m) return m end) end end
+f()]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 5, string.format(
+	"and nested xpcalls (%.2fs)", dt))
+dt, ok, err, kind = timed([[
+local function f()
+	while true do coroutine.resume(coroutine.create(f)) end
+end
+f()]], 0.5)
+t.ok(not ok and kind == "limit" and dt < 5, string.format(
+	"and nested coroutines (%.2fs)", dt))
+do
+	-- A coroutine the file's top level made, resumed by a later call.
+	local later
+	ok, later = run([[
+local co = coroutine.create(function() while true do end end)
+local w = coroutine.wrap(function() while true do end end)
+return function(which)
+	if which == 1 then return coroutine.resume(co) end
+	return w()
+end]])
+	for which = 1, 2 do
+		local t0 = core.now()
+		local r = table.pack(userlua.call(later, core.now() + 0.5, "later",
+			which))
+		dt = core.now() - t0
+		t.ok(ok and not r[1] and r[3] == "limit" and dt < 3, string.format(
+			"a %s made at the top level is stopped in a later call (%.2fs)",
+			which == 1 and "coroutine" or "coroutine.wrap", dt))
+	end
+end
+
 -- After a call, nvqctl's own code runs unhooked.
 local t0 = core.now()
 local i = 0

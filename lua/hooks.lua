@@ -78,7 +78,7 @@ local function call_one(f, phase, v, event, timeout)
 	local limit = limit_for(timeout, event.deadline)
 	local mod, why = load(f, limit)
 	if not mod then return nil, why, "load" end
-	local fn = mod[phase]
+	local fn = rawget(mod, phase)
 	if fn == nil then return true end
 	if type(fn) ~= "function" then
 		return nil, string.format("%s: %s is a %s, not a function", f.file,
@@ -92,7 +92,7 @@ local function call_one(f, phase, v, event, timeout)
 	if not ok then return nil, r1, "veto" end
 	if r1 == false then
 		return nil, string.format("%s: %s says no%s", where(fn, f.file),
-			phase, r2 ~= nil and ": " .. tostring(r2) or ""), "veto"
+			phase, r2 ~= nil and ": " .. userlua.text(r2) or ""), "veto"
 	end
 	return true
 end
@@ -162,10 +162,11 @@ function M.check(name)
 			if not mod then
 				r.problems[#r.problems + 1] = why
 			else
-				for k, fn in pairs(mod) do
+				for k, fn in next, mod do
 					if not phase_allowed(f.scope, k) then
 						r.problems[#r.problems + 1] = string.format(
-							"%s: %s is not a phase%s", f.file, tostring(k),
+							"%s: %s is not a phase%s", f.file,
+							userlua.text(k),
 							is_global_phase[k] and " in a VM's file (only " ..
 							"in all.lua)" or "")
 					elseif type(fn) ~= "function" then

@@ -55,11 +55,11 @@ function M.run_policy(v, name, fn, limit, opt, builtin)
 		return false, string.format("%s: cannot load the %s policy: %s",
 			v.name, name, where)
 	end
-	if type(mod) ~= "table" or type(mod[fn]) ~= "function" then
+	if type(mod) ~= "table" or type(rawget(mod, fn)) ~= "function" then
 		return false, string.format("%s: the %s policy (%s) does not " ..
 			"export %s()", v.name, name, tostring(where), fn)
 	end
-	local res = table.pack(userlua.call(mod[fn], limit, where,
+	local res = table.pack(userlua.call(rawget(mod, fn), limit, where,
 		userlua.handle(v), opt))
 	if not res[1] then
 		return false, string.format("%s: %s policy failed: %s", v.name, name,

@@ -152,10 +152,21 @@ function M.limit()
 	return c and c.limit
 end
 
+-- A value of the user's as text, running none of its metamethods (no
+-- hook may be armed any more): its own __tostring is not called.
+function M.text(x)
+	local t = type(x)
+	if t == "string" then return x end
+	if t == "number" or t == "boolean" or t == "nil" then
+		return tostring(x)
+	end
+	return string.format("%s: %p", t, x)
+end
+
 -- A message for an error the user's code raised: file:line when the
 -- value carries none (error{} or error("x", 0)).
 local function message(e, where)
-	local s = type(e) == "string" and e or tostring(e)
+	local s = M.text(e)
 	if type(e) ~= "string" and type(e) ~= "number" and where then
 		s = where .. ": " .. s
 	end
@@ -175,6 +186,16 @@ function M.call(fn, limit, where, ...)
 	arm_threads()
 	arm()
 	local res = table.pack(pcall(fn, ...))
+	-- An error value's own __tostring runs while the hook is still on.
+	local e = res[2]
+	if not res[1] and type(e) ~= "string" and type(e) ~= "number" and
+	    not c.tripped then
+		local mt = debug.getmetatable(e)
+		if mt and rawget(mt, "__tostring") ~= nil then
+			local ok, s = pcall(tostring, e)
+			res[2] = ok and type(s) == "string" and s or M.text(e)
+		end
+	end
 	debug.sethook()
 	active[#active] = nil
 	arm_threads()
@@ -305,8 +326,45 @@ function M.env()
 	end
 	for _, k in ipairs(LIBS) do env[k] = copy(_G[k]) end
 	env.os = copy(os, { exit = true, execute = true })
-	env.io = copy(io, { popen = true })
-	env.debug = { traceback = debug.traceback, getinfo = debug.getinfo }
+	-- Nothing that reads the terminal: a read there blocks in C, where
+	-- the hook cannot stop it.  io.lines needs a file name.
+	env.io = copy(io, { popen = true, read = true, input = true,
+		stdin = true })
+	env.io.lines = function(name, ...)
+		if type(name) ~= "string" then
+			error("io.lines needs a file name (standard input is not " ..
+				"available to hooks and policies)", 2)
+		end
+		return io.lines(name, ...)
+	end
+	-- getinfo tells where code is, never hands out a function ("f"):
+	-- nvqctl's own would run unlimited.
+	env.debug = { traceback = debug.traceback, getinfo = function(...)
+		local a = table.pack(...)
+		local wi = type(a[1]) == "thread" and 3 or 2
+		local what = a[wi]
+		if what == nil then
+			what = "Sl"
+		elseif type(what) ~= "string" or what:find("[^Sl]") then
+			error("debug.getinfo: only the options S and l are " ..
+				"available to hooks and policies", 2)
+		end
+		a[wi] = what
+		-- Level 1 is the caller's, not this function's.
+		if wi == 2 and math.type(a[1]) == "integer" and a[1] > 0 then
+			a[1] = a[1] + 1
+		end
+		return debug.getinfo(table.unpack(a, 1, wi))
+	end }
+	-- The metatables nvqctl shares (strings', files') are its own: a
+	-- user changing them would change nvqctl.  A string's is a copy.
+	local strmt = { __index = env.string }
+	env.getmetatable = function(x)
+		local t = type(x)
+		if t == "string" then return strmt end
+		if t == "table" then return getmetatable(x) end
+		return nil
+	end
 	env.coroutine = copy(coroutine)
 	env.coroutine.create = function(f)
 		local co = coroutine.create(f)

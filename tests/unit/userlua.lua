@@ -184,6 +184,77 @@ end]])
 	end
 end
 
+-- No user code runs once the hook is off.  SPIN stands for a loop: 5 s
+-- of CPU, so a case that fails does not hang.
+local SPIN = "function() local e = os.clock() + 5 while os.clock() < e do end end"
+dt, ok, err = timed("error(setmetatable({}, { __tostring = " .. SPIN ..
+	" }))", 0.5)
+t.ok(not ok and dt < 3, string.format("an error value's __tostring is " ..
+	"stopped at the limit (%.2fs)", dt))
+t.like(err, "table: 0x", "and the error still reads")
+_, err = run("error(setmetatable({}, { __tostring = function() return " ..
+	"'nice' end }))")
+t.like(err, "nice", "an error value's __tostring is used within the limit")
+ok, v = run("return { io.read, io.input, io.stdin, n = 1 }")
+t.ok(ok and next(v) == "n", "no io.read, io.input or io.stdin")
+_, err = run("for l in io.lines() do end")
+t.like(err, "io.lines needs a file name", "io.lines does not read " ..
+	"standard input")
+ok, v = run("local n = 0 for l in io.lines('" .. CONF ..
+	"/policies/case1.lua') do n = n + 1 end return n")
+t.is(v, 1, "but reads a file")
+_, err = run("return debug.getinfo(1, 'f')")
+t.like(err, "only the options S and l", "debug.getinfo hands out no function")
+ok, v = run("\nreturn debug.getinfo(1).currentline")
+t.is(v, 2, "but tells where code is")
+
+-- Shared metatables.
+ok = run("getmetatable('').__index.format = " .. SPIN ..
+	"; getmetatable('').__index = {}")
+t0 = core.now()
+v = string.format("%d", 1)
+t.ok(v == "1" and core.now() - t0 < 1 and ("x"):upper() == "X",
+	"the string metatable user code sees is not nvqctl's")
+ok, v = run("return { ('x'):upper(), getmetatable('').__index.upper('y'), " ..
+	"getmetatable(io.stdout) }")
+t.same(ok and v, { "X", "Y" }, "strings work as usual; a file's metatable " ..
+	"is not handed out")
+
+-- nvqctl reads what user code returned without running it.
+assert(core.mkdir(CONF .. "/hooks", "755"))
+local hooks = require "hooks"
+local hv = { name = "hk", cfg = { HOOK_TIMEOUT = 0.5 } }
+write(hooks.vm_file("hk"), "return setmetatable({}, { __index = " .. SPIN ..
+	", __pairs = " .. SPIN .. " })")
+t0 = core.now()
+ok = hooks.run(hv, "pre_start", {})
+dt = core.now() - t0
+t.ok(ok and dt < 3, string.format("a hook module's __index is not run " ..
+	"(%.2fs)", dt))
+t0 = core.now()
+hooks.check("hk")
+dt = core.now() - t0
+t.ok(dt < 3, string.format("nor its __pairs by nvqctl hooks (%.2fs)", dt))
+write(hooks.vm_file("hk"), "return { pre_start = function() return false, " ..
+	"setmetatable({}, { __tostring = " .. SPIN .. " }) end }")
+t0 = core.now()
+ok, err = hooks.run(hv, "pre_start", {})
+dt = core.now() - t0
+t.ok(not ok and dt < 3, string.format("nor a veto reason's __tostring " ..
+	"(%.2fs)", dt))
+t.like(err, "pre_start says no: table: 0x", "the veto still reads")
+os.remove(hooks.vm_file("hk"))
+write(userlua.policy_file("spin"), "return setmetatable({}, { __index = " ..
+	SPIN .. " })")
+t0 = core.now()
+ok, err = require("lifecycle").run_policy(hv, "spin", "stop",
+	core.now() + 0.5, {})
+dt = core.now() - t0
+t.ok(not ok and dt < 3, string.format("nor a policy module's __index " ..
+	"(%.2fs)", dt))
+t.like(err, "does not export stop()", "the policy is refused")
+os.remove(userlua.policy_file("spin"))
+
 -- After a call, nvqctl's own code runs unhooked.
 local t0 = core.now()
 local i = 0

@@ -53,12 +53,15 @@ local function list()
 			" (overrides the built-in one)" or "")) or "built-in"
 		rows[#rows + 1] = { n, src, by[n] and table.concat(by[n], " ") or "-" }
 	end
-	-- A VM naming a policy that exists nowhere is shown too.
-	for n, vms in pairs(by) do
+	-- A VM naming a policy that exists nowhere is shown too, in order.
+	local missing = {}
+	for n in pairs(by) do
 		local p = userlua.find_policy(n)
-		if not p.file and not p.builtin then
-			rows[#rows + 1] = { n, "missing", table.concat(vms, " ") }
-		end
+		if not p.file and not p.builtin then missing[#missing + 1] = n end
+	end
+	table.sort(missing)
+	for _, n in ipairs(missing) do
+		rows[#rows + 1] = { n, "missing", table.concat(by[n], " ") }
 	end
 	local w1, w2 = 4, 6
 	for _, r in ipairs(rows) do

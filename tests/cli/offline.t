@@ -334,3 +334,13 @@ is "$RC" 0 "a stray file in the run directory: top works"
 run "$NVQCTL" list
 is "$RC" 0 "a stray file in the run directory: list works"
 unlike "$OUT" "*junk*" "a stray file in the run directory: not listed"
+
+# --- policy list: policies no file provides, in order ------------------------
+for p in zeta alpha mu beta omega kappa; do
+	"$NVQCTL" create "pl$p" >/dev/null 2>&1
+	echo "SHUTDOWN_POLICY=nopol_$p" >>"$VMDIR/pl$p.conf"
+done
+run "$NVQCTL" policy list
+is "$RC" 0 "policy list with missing policies: exit 0"
+like "$OUT" "*nopol_alpha*missing*plalpha*nopol_beta*missing*nopol_kappa*nopol_mu*nopol_omega*nopol_zeta*missing*plzeta*" \
+    "policy list: the missing policies in order, with their VMs"

@@ -19,7 +19,9 @@ local function dirname(p) return p:match("^(.*)/[^/]*$") or "." end
 
 -- One file or directory: nil, or what is wrong and the command that
 -- fixes it.
-local function unsafe(path, what)
+-- A directory above the config directory may be writable by all when
+-- sticky (/tmp): no one can replace what another user put there.
+local function unsafe(path, what, sticky_ok)
 	local st, err = core.stat(path)
 	if not st then return err end
 	if st.uid ~= 0 then
@@ -27,6 +29,7 @@ local function unsafe(path, what)
 			"(fix: chown root %s)", what, path, st.uid, path)
 	end
 	local w = st.mode & 18	-- 022: group and other write bits
+	if sticky_ok and st.mode & 512 ~= 0 then w = 0 end	-- 01000
 	if w ~= 0 then
 		local who = w == 18 and "group and others" or w == 16 and "group"
 			or "others"
@@ -38,7 +41,8 @@ end
 -- true, or nil and why: a user file nvqctl may run.  Only root's runs
 -- are checked: a user running nvqctl on their own files risks only
 -- themselves.  The file and every directory from the config directory
--- down to it must be root's and writable by no one else.
+-- down to it must be root's and writable by no one else; so must the
+-- directories above it up to / (sticky ones may be writable by all).
 function M.check_perms(file)
 	if core.geteuid() ~= 0 then return true end
 	local why = unsafe(file, "file")
@@ -50,6 +54,17 @@ function M.check_perms(file)
 		if why then return nil, "refusing to run " .. file .. ": " .. why end
 		if #dir <= #top then break end
 		dir = dirname(dir)
+	end
+	if top:sub(1, 1) == "/" then
+		dir = top
+		while dir ~= "/" do
+			dir = dirname(dir)
+			if dir == "" then dir = "/" end
+			why = unsafe(dir, "directory", true)
+			if why then
+				return nil, "refusing to run " .. file .. ": " .. why
+			end
+		end
 	end
 	return true
 end
@@ -295,7 +310,13 @@ local function user_core()
 			return core.wait_exit(pid, M.clamp(deadline))
 		end,
 		alive = core.alive,
-		kill = core.kill,
+		kill = function(...)
+			if M.checking then
+				error("kill: signals are not sent while hooks are only " ..
+					"checked", 2)
+			end
+			return core.kill(...)
+		end,
 		stat = core.stat,
 		readdir = core.readdir,
 		hostname = core.hostname,
@@ -330,6 +351,29 @@ function M.env()
 	-- the hook cannot stop it.  io.lines needs a file name.
 	env.io = copy(io, { popen = true, read = true, input = true,
 		stdin = true })
+	-- While hooks are only checked (nvqctl hooks) no file is changed.
+	local function no_write(what)
+		if M.checking then
+			error(what .. ": files are not changed while hooks are only " ..
+				"checked", 3)
+		end
+	end
+	env.io.open = function(name, mode)
+		if type(mode) == "string" and mode:find("[wa+]") then
+			no_write("io.open")
+		end
+		return io.open(name, mode)
+	end
+	env.io.output = function(f)
+		if f ~= nil then no_write("io.output") end
+		return io.output(f)
+	end
+	for _, k in ipairs({ "remove", "rename", "tmpname" }) do
+		env.os[k] = function(...)
+			no_write("os." .. k)
+			return os[k](...)
+		end
+	end
 	env.io.lines = function(name, ...)
 		if type(name) ~= "string" then
 			error("io.lines needs a file name (standard input is not " ..

@@ -318,9 +318,41 @@ if ROOT then
 		"the config directory itself")
 	core.chmod(CONF, "0755")
 	t.ok(userlua.load_file(p) ~= nil, "a root-owned 0644 file is run")
+	-- Above the config directory, up to /: TESTTMP is CONF's parent.
+	local up = os.getenv("TESTTMP")
+	local mode = string.format("%04o", core.stat(up).mode)
+	core.chmod(up, "0777")
+	c, why = userlua.load_file(p)
+	t.like(why, "directory " .. up .. " is writable by group and others",
+		"a writable directory above the config directory")
+	core.chmod(up, "1777")
+	t.ok(userlua.load_file(p) ~= nil, "unless it is sticky (as /tmp)")
+	os.execute("chown 65534 " .. up)
+	c, why = userlua.load_file(p)
+	t.like(why, "directory " .. up .. " is owned by uid 65534",
+		"one not owned by root")
+	os.execute("chown 0 " .. up)
+	core.chmod(up, mode)
 else
 	t.diag("not root: permission cases skipped")
 end
+
+-- nvqctl hooks: the top level runs, changing nothing.
+userlua.checking = true
+local victim = write(os.getenv("TESTTMP") .. "/victim", "x")
+for _, code in ipairs({ "io.open('" .. victim .. "', 'w')",
+	"io.open('" .. victim .. "', 'a+')", "os.remove('" .. victim .. "')",
+	"os.rename('" .. victim .. "', '" .. victim .. "2')",
+	"require('nvq.core').kill(" .. core.getpid() .. ", 'TERM')" }) do
+	_, err = run(code)
+	t.like(err, "while hooks are only checked", "checking refuses " .. code)
+end
+ok = run("return io.open('" .. victim .. "', 'r'):read('a')")
+userlua.checking = nil
+t.ok(ok and io.open(victim):read("a") == "x", "but reads files; the " ..
+	"file is unchanged")
+ok = run("io.open('" .. victim .. "', 'w'):close(); return 1")
+t.ok(ok and io.open(victim):read("a") == "", "writes work when not checking")
 
 -- Policies --------------------------------------------------------------------
 

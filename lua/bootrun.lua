@@ -47,11 +47,14 @@ function M.apply(rec, task, kind, arg)
 	elseif kind == "forced" then
 		rec.result = "stopped by " .. arg .. " (forced)"
 		rec.ok, rec.forced, rec.rung = true, true, arg
-	elseif kind == "gone" and rec.result == "not acted on" then
-		rec.result, rec.ok = "not running", true
 	elseif kind == "gone" then
-		rec.result, rec.ok = "stopped" .. (forced and " (forced)" or ""), true
-		rec.forced = forced
+		-- Nothing to force: not running, or stopped since a task gave
+		-- up on it; another outcome stands.
+		if rec.result == rec.initial then
+			rec.result, rec.ok = "not running", true
+		elseif rec.result:find("^left running") then
+			rec.result, rec.ok = "stopped", true
+		end
 	elseif kind == "left" then
 		rec.result, rec.ok = "left running: " .. arg, false
 	elseif kind == "notrunning" then
@@ -173,7 +176,8 @@ function M.new(vms, opt)
 		deadline = opt.deadline, command = opt.command }
 	for _, v in ipairs(vms) do
 		run.rec[v.name] = { name = v.name, notes = {}, ok = false,
-			result = opt.initial or "not acted on", check = v.check }
+			result = opt.initial or "not acted on", check = v.check,
+			initial = opt.initial or "not acted on" }
 	end
 	return run
 end

@@ -3,6 +3,7 @@
 -- --dry-run): the record of what became of each VM, the part of the
 -- boot policy's API both share (progress lines, waves, records), the
 -- call into the policy, and the summary table and its JSON.
+local bootview = require "bootview"
 local core = require "nvq.core"
 local hooks = require "hooks"
 local userlua = require "userlua"
@@ -186,8 +187,9 @@ end
 
 -- Runs policies/boot.lua's fn(api, vms, opt) through userlua (the
 -- user's file or the built-in one): true | nil, why.  Its errors are
--- reported as file:line, and one that spins past limit (every wait in
--- the API has a deadline, so only Lua code can) is stopped.
+-- reported as file:line, and one that spins past limit is stopped (it
+-- sees the API and the VMs through bootview, which cuts every time it
+-- passes to the limit).
 function M.policy(fn, api, vms, opt, limit)
 	local policy, where = userlua.load_policy("boot", limit)
 	if policy == nil then
@@ -197,7 +199,9 @@ function M.policy(fn, api, vms, opt, limit)
 		return nil, string.format("the boot policy (%s) does not export %s()",
 			tostring(where), fn)
 	end
-	local ok, why = userlua.call(policy[fn], limit, where, api, vms, opt)
+	local papi, pvms = bootview.wrap(api, vms)
+	local ok, why = userlua.call(policy[fn], limit, where, papi, pvms,
+		opt)
 	if not ok then return nil, "boot policy failed: " .. tostring(why) end
 	return true
 end

@@ -172,6 +172,10 @@ end
 -- A new run over vms; opt: json (progress lines to stderr), global,
 -- deadline, command, initial (the result of a VM never acted on).
 function M.new(vms, opt)
+	-- Under --json standard output is the JSON's alone: what the hooks
+	-- and the policy print, and the programs they run, go to standard
+	-- error, in this process and in the tasks forked from it.
+	if opt.json then userlua.out = io.stderr end
 	local run = { t0 = core.now(), vms = vms, rec = {}, tasks = {},
 		out = opt.json and io.stderr or io.stdout, global = opt.global,
 		deadline = opt.deadline, command = opt.command }

@@ -148,8 +148,9 @@ sink_drain(struct sink *s, size_t max)
 
 /*
  * Collects output until the child is reaped (1) or the deadline passes
- * (0); -1 if it was reaped by someone else (errno ECHILD).  Only descriptors poll(2) reported are read, and they do not
- * block, so the deadline holds whatever the child does with its output.
+ * (0); -1 if it was reaped by someone else (errno ECHILD).  Only
+ * descriptors poll(2) reported are read, and they do not block, so the
+ * deadline holds whatever the child does with its output.
  * EOF is not awaited once the child is gone: whatever it wrote is in the
  * pipe by then, and a process it left behind (QEMU's -daemonize child,
  * `sleep 4 &`) may keep the write end open for as long as it runs.

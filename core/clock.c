@@ -32,8 +32,12 @@ nvq_nap(double seconds)
 {
 	struct timespec ts;
 
-	if (seconds <= 0)
+	/* NaN too; a day at most, as nvq_poll_ms: past it the conversion
+	 * below would overflow. */
+	if (!(seconds > 0))
 		return;
+	if (seconds > 86400)
+		seconds = 86400;
 	ts.tv_sec = (time_t)seconds;
 	ts.tv_nsec = (long)((seconds - ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)

@@ -32,6 +32,10 @@ struct sink {
 	size_t	 len, cap;
 };
 
+/* The process group of the program run() waits for now, so that a task
+ * told to end (task_init) takes it along. */
+static volatile sig_atomic_t run_pgid;
+
 struct child {
 	pid_t		pid;
 	int		status;
@@ -144,8 +148,9 @@ sink_drain(struct sink *s, size_t max)
 
 /*
  * Collects output until the child is reaped (1) or the deadline passes
- * (0); -1 if it was reaped by someone else (errno ECHILD).  Only descriptors poll(2) reported are read, and they do not
- * block, so the deadline holds whatever the child does with its output.
+ * (0); -1 if it was reaped by someone else (errno ECHILD).  Only
+ * descriptors poll(2) reported are read, and they do not block, so the
+ * deadline holds whatever the child does with its output.
  * EOF is not awaited once the child is gone: whatever it wrote is in the
  * pipe by then, and a process it left behind (QEMU's -daemonize child,
  * `sleep 4 &`) may keep the write end open for as long as it runs.
@@ -234,6 +239,31 @@ stop_child(struct child *c)
  * lost, and the PID of one reused before a kill at its deadline.
  * Reset before each fork (core.run and the orchestrator's tasks).
  */
+/*
+ * In an orchestrator task: SIGTERM ends it at once, and with it the
+ * process group of a program it runs (a hook's, which leads a group of
+ * its own), which a SIGKILL of the task's own group would not reach.
+ */
+static void
+task_term(int sig)
+{
+	(void)sig;
+	if (run_pgid > 0)
+		kill(-run_pgid, SIGKILL);
+	_exit(1);
+}
+
+void
+nvq_task_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = task_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 void
 nvq_childwait(void)
 {
@@ -268,6 +298,7 @@ start(struct child *c, char *const argv[], const int mode[3])
 	int p[2][2] = { { -1, -1 }, { -1, -1 } }, exe[2] = { -1, -1 };
 	int err = 0, i;
 	ssize_t n;
+	sigset_t term, omask;
 
 	for (i = 0; i < 2; i++)
 		if (mode[i + 1] == 2 && pipe(p[i]) == -1)
@@ -275,10 +306,17 @@ start(struct child *c, char *const argv[], const int mode[3])
 	if (pipe(exe) == -1)
 		goto fail;
 	fcntl(exe[1], F_SETFD, FD_CLOEXEC);
-	if ((c->pid = fork()) == -1)
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &omask);
+	if ((c->pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &omask, NULL);
 		goto fail;
+	}
 	if (c->pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &omask, NULL);
 		if (c->pgroup)
 			setpgid(0, 0);
 		close(exe[0]);
@@ -292,8 +330,11 @@ start(struct child *c, char *const argv[], const int mode[3])
 	}
 	/* Both sides set the group, so it exists whichever runs first;
 	 * after the child's exec the parent's call fails, harmlessly. */
-	if (c->pgroup)
+	if (c->pgroup) {
 		setpgid(c->pid, c->pid);
+		run_pgid = c->pid;
+	}
+	sigprocmask(SIG_SETMASK, &omask, NULL);
 	close(exe[1]);
 	c->out.fd = p[0][0];
 	c->err.fd = p[1][0];
@@ -409,9 +450,12 @@ l_run(lua_State *L)
 	}
 	argv[n] = NULL;
 	nvq_childwait();
-	if ((err = start(&c, argv, mode)) != 0)
+	if ((err = start(&c, argv, mode)) != 0) {
+		run_pgid = 0;
 		return nvq_fail(L, argv[0], err);
+	}
 	if ((done = collect(&c, timed, deadline)) == -1) {
+		run_pgid = 0;
 		free(c.out.buf);
 		free(c.err.buf);
 		return nvq_fail(L, "waitpid", ECHILD);
@@ -425,6 +469,7 @@ l_run(lua_State *L)
 		for (i = 0; i < 2; i++)
 			sink_drain(i ? &c.err : &c.out, DRAIN_MAX);
 	}
+	run_pgid = 0;
 	sink_close(&c.out);
 	sink_close(&c.err);
 	push_result(L, &c, done);

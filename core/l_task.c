@@ -153,6 +153,32 @@ l_waitpid(lua_State *L)
 	return 1;
 }
 
+/*
+ * task_init(): in a task just forked: a process group of its own, so
+ * that what it runs can be killed with it, and SIGTERM ending it along
+ * with the program it is running (nvq_task_signals).
+ */
+static int
+l_task_init(lua_State *L)
+{
+	(void)L;
+	setpgid(0, 0);
+	nvq_task_signals();
+	return 0;
+}
+
+/* killpg(pgid) -> true | nil, msg, errno: SIGKILL to a task's process
+ * group (what it runs outside a group of its own). */
+static int
+l_killpg(lua_State *L)
+{
+	pid_t pg = (pid_t)luaL_checkinteger(L, 1);
+
+	if (pg <= 1)
+		return luaL_argerror(L, 1, "process group above 1 expected");
+	return luaL_fileresult(L, kill(-pg, SIGKILL) == 0, NULL);
+}
+
 /* _exit(code): ends a child without running the parent's atexit work
  * or closing the interpreter it shares a copy of. */
 static int
@@ -173,6 +199,8 @@ static const luaL_Reg task_funcs[] = {
 	{ "fdclose", l_fdclose },
 	{ "waitpid", l_waitpid },
 	{ "_exit", l__exit },
+	{ "task_init", l_task_init },
+	{ "killpg", l_killpg },
 	{ NULL, NULL }
 };
 

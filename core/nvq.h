@@ -38,6 +38,7 @@ int	os_procstat(pid_t, struct nvq_procstat *);
 int	os_pid_gone(pid_t);
 int	nvq_poll_exit(pid_t, double);
 void	nvq_childwait(void);
+void	nvq_task_signals(void);
 int	os_nvmm_probe(char *, size_t);
 
 /* Shared by the modules that make up nvq.core. */

@@ -3,6 +3,7 @@
 -- --dry-run): the record of what became of each VM, the part of the
 -- boot policy's API both share (progress lines, waves, records), the
 -- call into the policy, and the summary table and its JSON.
+local bootview = require "bootview"
 local core = require "nvq.core"
 local hooks = require "hooks"
 local userlua = require "userlua"
@@ -47,11 +48,14 @@ function M.apply(rec, task, kind, arg)
 	elseif kind == "forced" then
 		rec.result = "stopped by " .. arg .. " (forced)"
 		rec.ok, rec.forced, rec.rung = true, true, arg
-	elseif kind == "gone" and rec.result == "not acted on" then
-		rec.result, rec.ok = "not running", true
 	elseif kind == "gone" then
-		rec.result, rec.ok = "stopped" .. (forced and " (forced)" or ""), true
-		rec.forced = forced
+		-- Nothing to force: not running, or stopped since a task gave
+		-- up on it; another outcome stands.
+		if rec.result == rec.initial then
+			rec.result, rec.ok = "not running", true
+		elseif rec.result:find("^left running") then
+			rec.result, rec.ok = "stopped", true
+		end
 	elseif kind == "left" then
 		rec.result, rec.ok = "left running: " .. arg, false
 	elseif kind == "notrunning" then
@@ -168,12 +172,17 @@ end
 -- A new run over vms; opt: json (progress lines to stderr), global,
 -- deadline, command, initial (the result of a VM never acted on).
 function M.new(vms, opt)
+	-- Under --json standard output is the JSON's alone: what the hooks
+	-- and the policy print, and the programs they run, go to standard
+	-- error, in this process and in the tasks forked from it.
+	if opt.json then userlua.out = io.stderr end
 	local run = { t0 = core.now(), vms = vms, rec = {}, tasks = {},
 		out = opt.json and io.stderr or io.stdout, global = opt.global,
 		deadline = opt.deadline, command = opt.command }
 	for _, v in ipairs(vms) do
 		run.rec[v.name] = { name = v.name, notes = {}, ok = false,
-			result = opt.initial or "not acted on", check = v.check }
+			result = opt.initial or "not acted on", check = v.check,
+			initial = opt.initial or "not acted on" }
 	end
 	return run
 end
@@ -182,8 +191,9 @@ end
 
 -- Runs policies/boot.lua's fn(api, vms, opt) through userlua (the
 -- user's file or the built-in one): true | nil, why.  Its errors are
--- reported as file:line, and one that spins past limit (every wait in
--- the API has a deadline, so only Lua code can) is stopped.
+-- reported as file:line, and one that spins past limit is stopped (it
+-- sees the API and the VMs through bootview, which cuts every time it
+-- passes to the limit).
 function M.policy(fn, api, vms, opt, limit)
 	local policy, where = userlua.load_policy("boot", limit)
 	if policy == nil then
@@ -193,7 +203,9 @@ function M.policy(fn, api, vms, opt, limit)
 		return nil, string.format("the boot policy (%s) does not export %s()",
 			tostring(where), fn)
 	end
-	local ok, why = userlua.call(policy[fn], limit, where, api, vms, opt)
+	local papi, pvms = bootview.wrap(api, vms)
+	local ok, why = userlua.call(policy[fn], limit, where, papi, pvms,
+		opt)
 	if not ok then return nil, "boot policy failed: " .. tostring(why) end
 	return true
 end

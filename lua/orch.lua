@@ -21,6 +21,7 @@ local M = {}
 local FORCE = bootrun.FORCE
 local FORCE_LOCK = 1		-- seconds a forcing waits for the VM's lock
 local REAP_WAIT = 2		-- seconds for a killed task to be reaped
+local TERM_WAIT = 1		-- seconds for a task told to end to do so
 
 -- Report lines: "kind<TAB>argument", newlines and tabs escaped.
 local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t" }
@@ -65,6 +66,8 @@ local function spawn(run, v, kind, body)
 	end
 	if pid == 0 then
 		debug.sethook()	-- the policy's time limit is the parent's
+		-- A group of its own: abandon() ends it with what it runs.
+		core.task_init()
 		core.fdclose(rfd)
 		for _, t in ipairs(run.tasks) do
 			if t.fd then core.fdclose(t.fd) end
@@ -146,11 +149,19 @@ local function drain(run, t, api)
 	end
 end
 
--- Ends a task's child (its lock goes with it).
+-- Ends a task's child (its lock goes with it) and what it runs: SIGTERM
+-- takes the program it waits for (a hook's, in a group of its own)
+-- along; its own process group goes after it.
 local function abandon(t)
 	if t.fd then
-		core.kill(t.pid, "KILL")
-		reap(t, REAP_WAIT)
+		if not t.exit then
+			-- Unreaped, the PID and its group are still the task's.
+			core.kill(t.pid, "TERM")
+			core.wait_exit(t.pid, core.now() + TERM_WAIT)
+			core.killpg(t.pid)
+			core.kill(t.pid, "KILL")
+			reap(t, REAP_WAIT)
+		end
 		core.fdclose(t.fd)
 		t.fd = nil
 	end
@@ -217,10 +228,13 @@ end
 
 local function stop_body(opt)
 	return function(v, send)
+		-- Without the lock at the deadline, the VM is not stopped: "left"
+		-- (the policy forces it).
 		local lk, why = lock(v, math.max(1, opt.deadline - core.now()))
-		if not lk then return send("failed", why) end
+		if not lk then return send("left", why) end
 		if not v:alive() then
-			poststop.fire(v, "exited", { context = "host-shutdown" })
+			poststop.fire(v, "exited", { context = "host-shutdown",
+				deadline = opt.deadline })
 			v:clear_stale()
 			return send("notrunning")
 		end
@@ -233,7 +247,8 @@ local function stop_body(opt)
 		why = tostring(why):gsub("^" .. v.name:gsub("%p", "%%%0") .. ": ", "")
 			:gsub("; left running.*$", "")
 		if not v:alive() then
-			poststop.fire(v, "exited", { context = "host-shutdown" })
+			poststop.fire(v, "exited", { context = "host-shutdown",
+				deadline = opt.deadline })
 			v:clear_stale()
 			return send("failed", why)
 		end
@@ -259,7 +274,8 @@ local function force_body(t0)
 		-- at the deadline a VM is forced either way.
 		lock(v, FORCE_LOCK)
 		if not v:alive() then
-			poststop.fire(v, "exited", { context = "host-shutdown" })
+			poststop.fire(v, "exited", { context = "host-shutdown",
+				deadline = t0 })
 			v:clear_stale()
 			return send("gone")
 		end
@@ -367,6 +383,13 @@ function M.new(vms, opt)
 	end
 
 	function api.current(v) return current[v.name] end
+
+	-- After the policy: no task outlives the command.
+	function run.close()
+		for _, t in ipairs(run.tasks) do
+			if t.fd then abandon(t) end
+		end
+	end
 
 	return api, run
 end

@@ -3,8 +3,12 @@
 -- before it runs QEMU; whichever command first finds QEMU gone while the
 -- marker is there (stop, kill, list, status, start, top, ...) removes it
 -- under the VM's lock and runs the post_stop hooks.  The lock makes two
--- commands noticing at once run them once; the marker's removal decides
--- who runs them even if a hook is slow.
+-- commands noticing at once run them once; the marker's renaming to
+-- run.firing decides who runs them even if a hook is slow.  run.firing
+-- (the runner's PID and the reason) goes only once the hooks are done:
+-- post_stop cut off with its runner (a stopall task killed at the
+-- deadline) is run again by the next command that finds it there with
+-- its runner gone.
 local core = require "nvq.core"
 local hooks = require "hooks"
 local paths = require "paths"
@@ -15,6 +19,21 @@ local vmarg = require "vmarg"
 local M = {}
 
 local function marker(v) return v.rt.dir .. "/run.pending" end
+local function firing(dir) return dir .. "/run.firing" end
+
+-- The reason of a post_stop cut off with its runner, or nil.
+local function orphaned(dir)
+	local f = io.open(firing(dir), "rb")
+	if not f then return nil end
+	local line = f:read("l") or ""
+	f:close()
+	local pid, reason = line:match("^(%d+)\t(.*)$")
+	pid = tonumber(pid)
+	if not pid or pid == core.getpid() or core.procstat(pid) then
+		return nil
+	end
+	return reason
+end
 
 -- Called by start with the lock held, before QEMU runs.
 function M.arm(v)
@@ -26,7 +45,7 @@ function M.arm(v)
 end
 
 function M.pending(v)
-	return core.stat(marker(v)) ~= nil
+	return core.stat(marker(v)) ~= nil or orphaned(v.rt.dir) ~= nil
 end
 
 -- fire(v, reason, opt): the caller holds the lock and QEMU is gone.
@@ -34,9 +53,20 @@ end
 -- deadline.
 function M.fire(v, reason, opt)
 	opt = opt or {}
-	if not os.remove(marker(v)) then return false end
+	local fmark = firing(v.rt.dir)
+	if not os.rename(marker(v), fmark) then
+		local again = orphaned(v.rt.dir)
+		if not again then return false end
+		reason = again
+	end
+	local f = io.open(fmark, "wb")
+	if f then
+		f:write(string.format("%d\t%s\n", core.getpid(), reason))
+		f:close()
+	end
 	hooks.run(v, "post_stop", { reason = reason,
 		context = opt.context or "manual", deadline = opt.deadline })
+	os.remove(fmark)
 	return true
 end
 
@@ -47,7 +77,8 @@ end
 -- goes to standard error: standard output is the command's (--json).
 function M.notice(name)
 	local rt = paths.runtime(name)
-	if not core.stat(rt.dir .. "/run.pending") or core.alive(rt.pidfile) then
+	if not (core.stat(rt.dir .. "/run.pending") or orphaned(rt.dir)) or
+	    core.alive(rt.pidfile) then
 		return
 	end
 	local lk = core.lock(rt.lock, core.now())

@@ -189,8 +189,11 @@ function P.stopall(api, vms, opt)
 			forcing[t.name] = true
 		end
 	end
+	-- Every VM not known stopped: one whose task gave up (another
+	-- command held its lock, say) may still run.
 	for _, v in ipairs(vms) do
-		if not finished[v.name] and not forcing[v.name] then
+		if not forcing[v.name] and not (finished[v.name] and
+		    api.record(v).ok) then
 			rest[#rest + 1] = v
 		end
 	end
@@ -205,8 +208,10 @@ function P.stopall(api, vms, opt)
 	end
 	if not host_force then
 		for _, v in ipairs(rest) do
-			api.leave(v, "the stopall deadline passed " ..
-				"(HOST_SHUTDOWN_FORCE=no)")
+			if not finished[v.name] then
+				api.leave(v, "the stopall deadline passed " ..
+					"(HOST_SHUTDOWN_FORCE=no)")
+			end
 		end
 		return
 	end

@@ -37,7 +37,10 @@ return { run = function(pos, opts)
 	if not dry then bootrun.global_hook("boot_begin", { context = "boot" }) end
 	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
 	if not ok then util.warn("%s", why) end
-	if not dry then bootrun.global_hook("boot_end", { context = "boot" }) end
+	if not dry then
+		run.close()	-- no task outlives startall
+		bootrun.global_hook("boot_end", { context = "boot" })
+	end
 	local _, allok = bootrun.summary(run)
 	if opts.json then
 		io.stdout:write(bootrun.json(run, dry), "\n")

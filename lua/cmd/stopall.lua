@@ -12,6 +12,32 @@ local vmarg = require "vmarg"
 
 local POLICY_SLACK = 60	-- seconds a policy may run past its deadline
 
+-- HOST_SHUTDOWN_FORCE=yes: whatever the policy did (or failed to do),
+-- no QEMU of the set is left running.
+local function force_left(api, run, vms)
+	local left = {}
+	for _, v in ipairs(vms) do
+		if v:alive() then left[#left + 1] = v end
+	end
+	if #left == 0 then return end
+	local names = {}
+	for i, v in ipairs(left) do names[i] = v.name end
+	api.say("still running after the boot policy: forcing %s",
+		table.concat(names, " "))
+	local tasks = api.force(left)
+	local until_ = api.now() + bootrun.FORCE.kill + 5
+	while #tasks > 0 do
+		local t = api.wait(tasks, until_)
+		if not t then break end
+		if t.done then
+			for i, x in ipairs(tasks) do
+				if x == t then table.remove(tasks, i) break end
+			end
+		end
+	end
+	run.close()
+end
+
 return { run = function(pos, opts)
 	for _, n in ipairs(pos) do
 		if not paths.valid_name(n) then
@@ -41,7 +67,13 @@ return { run = function(pos, opts)
 		deadline = deadline, timeout = timeout },
 		deadline + POLICY_SLACK)
 	if not ok then util.warn("%s", why) end
-	if not dry then bootrun.global_hook("shutdown_end", hev) end
+	if not dry then
+		run.close()
+		if global.HOST_SHUTDOWN_FORCE ~= false then
+			force_left(api, run, vms)
+		end
+		bootrun.global_hook("shutdown_end", hev)
+	end
 	local _, allok = bootrun.summary(run)
 	if opts.json then
 		io.stdout:write(bootrun.json(run, dry), "\n")

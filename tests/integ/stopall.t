@@ -93,6 +93,33 @@ like "$manual" "*waiting for another nvqctl command*deaf is not running*" \
 unlike "$manual" "*ACPI*" "the manual stop never acted on the VM"
 is "$(cat "$TMP/manual.rc")" 1 "the manual stop: exit 1 (not running)"
 
+# Another command holds ok1's lock all along: its stop task gives up,
+# but at the deadline the VM is forced all the same (HOST_SHUTDOWN_FORCE
+# is yes): no QEMU is left running.
+"$NVQCTL" start ok1 >/dev/null 2>&1
+opid=$(qemu_pid ok1)
+cat >"$TMP/holdlock.lua" <<'LUA'
+local core = require "nvq.core"
+local lk = assert(core.lock(arg[1], core.now() + 5))
+io.stdout:write("holding\n"); io.stdout:flush()
+core.sleep(tonumber(arg[2]))
+LUA
+"$LUARUN" "$TMP/holdlock.lua" "$NVQCTL_RUNDIR/ok1/lock" 40 >"$TMP/hold.out" &
+hpid=$!
+i=0; while [ ! -s "$TMP/hold.out" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+t0=$(now)
+run "$NVQCTL" stopall --timeout 6 ok1
+t=$(secs "$t0" "$(now)")
+gone "$opid"
+ok $? "lock held by another command: ok1's QEMU forced all the same"
+is "$RC" 0 "lock held: exit 0 (forced)"
+like "$OUT" "*ok1 *stopped by * (forced)*" "lock held: summary says forced"
+awk -v t="$t" 'BEGIN { exit !(t <= 25) }'
+ok $? "lock held: stopall returned after ${t}s (bound 25s)"
+kill "$hpid" 2>/dev/null
+wait "$hpid" 2>/dev/null
+[ "$RC" -eq 0 ] || diag "$OUT" "$ERR"
+
 # HOST_SHUTDOWN_FORCE=no: left running, said so, exit 1.
 echo "HOST_SHUTDOWN_FORCE=no" >>"$NVQCTL_CONFDIR/nvqctl.conf"
 "$NVQCTL" start deaf >/dev/null 2>&1

@@ -148,7 +148,21 @@ local function pass(ok, ...)
 			arm_threads()
 			arm()
 		end
-		if c and c.tripped then error(LIMIT_MSG, 0) end
+		if c and c.tripped then
+			-- Named after the user's line that called pcall, as the
+			-- hook's own error is.
+			local lv = 2
+			local info = debug.getinfo(lv, "Sl")
+			while info and info.source:sub(1, 5) == "@lua/" do
+				lv = lv + 1
+				info = debug.getinfo(lv, "Sl")
+			end
+			if info and info.currentline > 0 then
+				error(info.short_src .. ":" .. info.currentline .. ": " ..
+					LIMIT_MSG, 0)
+			end
+			error(LIMIT_MSG, 0)
+		end
 	end
 	return ok, ...
 end

@@ -146,11 +146,13 @@ t.ok(not ok and kind == "limit" and dt < 3, string.format(
 	dt))
 _, err = run([[load("error('e')", "@lua/x.lua")()]])
 t.like(err, "lua/x.lua:1: e", "and its errors still read name:line")
-dt, ok, err, kind = timed([[
+dt, ok, err, kind, f = timed([[
 local function f() while true do pcall(f) end end
 f()]], 0.5)
 t.ok(not ok and kind == "limit" and dt < 5, string.format(
 	"nested pcalls up to the C stack's limit are stopped (%.2fs)", dt))
+t.like(err, f .. ":1: still running past its time limit", "naming the " ..
+	"line")
 dt, ok, err, kind = timed([[
 local function f() while true do xpcall(f, function(m) return m end) end end
 f()]], 0.5)

@@ -199,14 +199,15 @@ function M.policy(fn, api, vms, opt, limit)
 	if policy == nil then
 		return nil, "cannot load the boot policy: " .. tostring(where)
 	end
-	if type(policy) ~= "table" or type(policy[fn]) ~= "function" then
+	-- rawget: a metamethod of the user's would run outside the limit.
+	local f = type(policy) == "table" and rawget(policy, fn)
+	if type(f) ~= "function" then
 		return nil, string.format("the boot policy (%s) does not export %s()",
 			tostring(where), fn)
 	end
 	local papi, pvms = bootview.wrap(api, vms)
-	local ok, why = userlua.call(policy[fn], limit, where, papi, pvms,
-		opt)
-	if not ok then return nil, "boot policy failed: " .. tostring(why) end
+	local ok, why = userlua.call(f, limit, where, papi, pvms, opt)
+	if not ok then return nil, "boot policy failed: " .. userlua.text(why) end
 	return true
 end
 

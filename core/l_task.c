@@ -57,28 +57,6 @@ l_pipe(lua_State *L)
 	return 2;
 }
 
-/* fdwrite(fd, data) -> true | nil, msg, errno: all of it (the pipe's
- * write end blocks; a report line fits in PIPE_BUF and is atomic). */
-static int
-l_fdwrite(lua_State *L)
-{
-	int fd = (int)luaL_checkinteger(L, 1);
-	size_t len, done = 0;
-	const char *data = luaL_checklstring(L, 2, &len);
-	ssize_t n;
-
-	while (done < len) {
-		if ((n = write(fd, data + done, len - done)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return nvq_fail(L, "write", errno);
-		}
-		done += n;
-	}
-	lua_pushboolean(L, 1);
-	return 1;
-}
-
 /* fdread(fd) -> bytes | "" at EOF | nil, "again" | nil, msg, errno */
 static int
 l_fdread(lua_State *L)
@@ -194,7 +172,6 @@ l__exit(lua_State *L)
 static const luaL_Reg task_funcs[] = {
 	{ "fork", l_fork },
 	{ "pipe", l_pipe },
-	{ "fdwrite", l_fdwrite },
 	{ "fdread", l_fdread },
 	{ "fdclose", l_fdclose },
 	{ "waitpid", l_waitpid },

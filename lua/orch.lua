@@ -72,7 +72,7 @@ local function spawn(run, v, kind, body)
 		for _, t in ipairs(run.tasks) do
 			if t.fd then core.fdclose(t.fd) end
 		end
-		local function send(k, arg) core.fdwrite(wfd, encode(k, arg)) end
+		local function send(k, arg) core.write_fd(wfd, encode(k, arg)) end
 		-- The VM's progress lines go to the parent, which prints them
 		-- with the elapsed time.
 		v.say = function(_, fmt, ...)

@@ -23,6 +23,7 @@
 -- of them, so a guest that floods the console neither grows memory nor
 -- holds the wait past its deadline.  TEXT is matched as plain bytes.
 local core = require "nvq.core"
+local vm = require "vm"
 
 local M = {}
 
@@ -55,22 +56,6 @@ function CHECK.tcp(v, try)
 	return true
 end
 
--- true when QMP says a client other than nvqctl's console holds the
--- serial socket (QEMU serves one at a time: a second client is
--- accepted by the kernel and then never served); nil when QMP did not
--- say.
-local function serial_taken(v, deadline)
-	local r = v:qmp_call("query-chardev", nil, deadline)
-	if type(r) ~= "table" then return nil end
-	for _, c in ipairs(r) do
-		local f = type(c) == "table" and c.filename
-		if type(f) == "string" and f:find(v.rt.serial, 1, true) then
-			return not f:find("^disconnected:")
-		end
-	end
-	return nil
-end
-
 local Watcher = {}
 Watcher.__index = Watcher
 
@@ -94,7 +79,7 @@ function Watcher:open(deadline)
 		end
 		return nil, "console.lock: " .. tostring(why)
 	end
-	if serial_taken(v, deadline) then
+	if vm.serial_taken(v, deadline) then
 		lk:unlock()
 		return nil, "console in use (another client holds " ..
 			v.rt.serial .. ")"
@@ -156,7 +141,7 @@ function M.wait(v, deadline, w)
 	local last
 	while true do
 		local pid, awhy = v:alive()
-		if not pid and (awhy == "absent" or awhy == "stale") then
+		if not pid and vm.stopped(awhy) then
 			w:close()
 			return nil, string.format("BOOT_READY=%s: QEMU is not " ..
 				"running%s", r.spec, last and " (" .. last .. ")" or "")

@@ -201,6 +201,23 @@ function VM:state(timeout)
 	return r.status, pid
 end
 
+-- true when QMP says a client is attached to the serial socket (QEMU
+-- serves one at a time: a second client is accepted by the kernel and
+-- then never served); nil when QMP did not say (QEMU busy, or a monitor
+-- holds QMP).  console and the serial readiness watcher ask it, about
+-- v (a handle, or anything with its qmp_call and rt).
+function M.serial_taken(v, deadline)
+	local r = v:qmp_call("query-chardev", nil, deadline)
+	if type(r) ~= "table" then return nil end
+	for _, c in ipairs(r) do
+		local f = type(c) == "table" and c.filename
+		if type(f) == "string" and f:find(v.rt.serial, 1, true) then
+			return not f:find("^disconnected:")
+		end
+	end
+	return nil
+end
+
 -- Policy API ---------------------------------------------------------
 
 function VM:now() return core.now() end

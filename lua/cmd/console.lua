@@ -7,6 +7,7 @@
 -- other client (socat, a script) holds the serial socket.
 local core = require "nvq.core"
 local util = require "util"
+local vm = require "vm"
 local vmarg = require "vmarg"
 
 local LOCK_WAIT = 0.3	-- a console that is just leaving releases it
@@ -23,20 +24,6 @@ local function caret(c)
 	return b == 127 and "^?" or "^" .. string.char(b + 64)
 end
 
--- true when QMP says some client is attached to the serial socket;
--- nil when QMP did not say (QEMU busy, or a monitor holds QMP).
-local function serial_taken(v)
-	local r = v:qmp_call("query-chardev", nil, core.now() + CHECK_WAIT)
-	if type(r) ~= "table" then return nil end
-	for _, c in ipairs(r) do
-		local f = type(c) == "table" and c.filename
-		if type(f) == "string" and f:find(v.rt.serial, 1, true) then
-			return not f:find("^disconnected:")
-		end
-	end
-	return nil
-end
-
 local function attach(v)
 	if not v.cfg.SERIAL then
 		util.die("%s has no serial console (SERIAL=no in %s)", v.name,
@@ -47,7 +34,7 @@ local function attach(v)
 	if not lk then
 		util.die("%s: another console is already attached", v.name)
 	end
-	if serial_taken(v) then
+	if vm.serial_taken(v, core.now() + CHECK_WAIT) then
 		util.die("%s: another client is attached to the serial console (%s)",
 			v.name, v.rt.serial)
 	end

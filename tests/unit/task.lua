@@ -27,9 +27,9 @@ os.remove(tmp)
 local pid = core.fork()
 if pid == 0 then
 	core.fdclose(r)
-	core.fdwrite(w, "hello\n")
+	core.write_fd(w, "hello\n")
 	core.sleep(0.2)
-	core.fdwrite(w, "bye\n")
+	core.write_fd(w, "bye\n")
 	core._exit(7)
 end
 core.fdclose(w)

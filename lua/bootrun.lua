@@ -289,4 +289,20 @@ function M.json(run, dry)
 	return (doc:gsub('"vms":"%[%]"', '"vms":[]'))
 end
 
+-- The end of startall and stopall: the summary (a table, JSON, or a
+-- dry run's worst case, given as worst) and the exit code.
+function M.finish(run, api, opts, ok, worst)
+	local _, allok = M.summary(run)
+	if opts.json then
+		io.stdout:write(M.json(run, worst ~= nil), "\n")
+	elseif worst then
+		api.say("%s", worst)
+	else
+		io.stdout:write("\n")
+		M.print_summary(run, io.stdout)
+	end
+	if worst then return ok and 0 or 1 end
+	return (ok and allok) and 0 or 1
+end
+
 return M

@@ -41,16 +41,7 @@ return { run = function(pos, opts)
 		run.close()	-- no task outlives startall
 		bootrun.global_hook("boot_end", { context = "boot" })
 	end
-	local _, allok = bootrun.summary(run)
-	if opts.json then
-		io.stdout:write(bootrun.json(run, dry), "\n")
-	elseif dry then
-		api.say("worst case: %ds until the last VM is ready",
-			math.floor(api.elapsed() + 0.5))
-	else
-		io.stdout:write("\n")
-		bootrun.print_summary(run, io.stdout)
-	end
-	if dry then return ok and 0 or 1 end
-	return (ok and allok) and 0 or 1
+	return bootrun.finish(run, api, opts, ok, dry and string.format(
+		"worst case: %ds until the last VM is ready",
+		math.floor(api.elapsed() + 0.5)))
 end }

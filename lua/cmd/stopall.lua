@@ -74,16 +74,7 @@ return { run = function(pos, opts)
 		end
 		bootrun.global_hook("shutdown_end", hev)
 	end
-	local _, allok = bootrun.summary(run)
-	if opts.json then
-		io.stdout:write(bootrun.json(run, dry), "\n")
-	elseif dry then
-		api.say("worst case: %ds of the %ds deadline",
-			math.floor(api.elapsed() + 0.5), timeout)
-	else
-		io.stdout:write("\n")
-		bootrun.print_summary(run, io.stdout)
-	end
-	if dry then return ok and 0 or 1 end
-	return (ok and allok) and 0 or 1
+	return bootrun.finish(run, api, opts, ok, dry and string.format(
+		"worst case: %ds of the %ds deadline",
+		math.floor(api.elapsed() + 0.5), timeout))
 end }

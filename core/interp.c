@@ -3,7 +3,7 @@
  *
  * The Lua sources are compiled into the binary so a copied nvqctl works
  * on its own.  require finds only those: a user's policy or hook in the
- * config directory is loaded by lua/userlua.lua, which checks the file's
+ * config directory is loaded by lua/ulua/runner.lua, which checks the file's
  * permissions and gives it its own environment and time limit.
  */
 #include <stdio.h>

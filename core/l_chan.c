@@ -1,7 +1,7 @@
 /*
  * l_chan.c: a buffered, line-oriented unix-socket channel with a
  * deadline on every operation: the transport under the QMP and guest
- * agent clients (lua/qmp.lua, lua/qga.lua) and the console relay.
+ * agent clients (lua/proto/qmpconn.lua, lua/proto/qga.lua) and the console relay.
  * Lines are bounded: what the peer sends is not trusted to end.
  */
 #include <sys/socket.h>

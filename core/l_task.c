@@ -1,6 +1,6 @@
 /*
  * l_task.c: child processes of nvqctl itself, for the boot orchestrator
- * (lua/orch.lua).  Each VM task runs in a forked copy of the
+ * (lua/boot/orch.lua).  Each VM task runs in a forked copy of the
  * interpreter, so the start and stop code (its lock, its policy, its
  * deadlines) runs unchanged and one VM's trouble cannot reach another;
  * the child reports over a pipe that the parent polls (core.poll).

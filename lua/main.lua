@@ -1,7 +1,7 @@
 -- main.lua: command-line dispatch.  One table describes every command;
 -- it drives parsing, dispatch and usage(), as in OpenBSD's vmctl.
 local core = require "nvq.core"
-local util = require "util"
+local util = require "base.util"
 
 local M = {}
 

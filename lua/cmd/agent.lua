@@ -2,9 +2,9 @@
 -- command, printed as qmp prints QMP's.  The whole call, guest-sync
 -- included, is bounded by --timeout.
 local core = require "nvq.core"
-local oneshot = require "oneshot"
-local qmptext = require "qmptext"
-local util = require "util"
+local oneshot = require "cmd.oneshot"
+local qmptext = require "proto.qmptext"
+local util = require "base.util"
 
 -- Commands the agent answers only when they fail: the guest goes away.
 local NO_REPLY = {

@@ -1,10 +1,10 @@
 -- cmd/config.lua: edits a VM config the way visudo edits sudoers: the
 -- user edits a copy, and only a copy that passes the checks start makes
 -- replaces the file, in one rename.
-local config = require "config"
+local config = require "conf.load"
 local core = require "nvq.core"
-local paths = require "paths"
-local util = require "util"
+local paths = require "base.paths"
+local util = require "base.util"
 
 local M = {}
 

@@ -6,9 +6,9 @@
 -- directory while attached, and before connecting asks QMP whether any
 -- other client (socat, a script) holds the serial socket.
 local core = require "nvq.core"
-local util = require "util"
-local vm = require "vm"
-local vmarg = require "vmarg"
+local util = require "base.util"
+local vm = require "vm.handle"
+local vmarg = require "vm.arg"
 
 local LOCK_WAIT = 0.3	-- a console that is just leaving releases it
 local CHECK_WAIT = 1	-- for QMP's view of the socket; skipped if late

@@ -1,8 +1,8 @@
 -- cmd/create.lua: writes a new VM config from the built-in example.
-local config = require "config"
+local config = require "conf.load"
 local core = require "nvq.core"
-local paths = require "paths"
-local util = require "util"
+local paths = require "base.paths"
+local util = require "base.util"
 
 local M = {}
 

@@ -1,8 +1,8 @@
 -- cmd/dryrun.lua: prints the QEMU command line start would run, in a
 -- form /bin/sh runs as printed, or as a JSON array.
-local config = require "config"
-local qemuargv = require "qemuargv"
-local util = require "util"
+local config = require "conf.load"
+local qemuargv = require "qemu.argv"
+local util = require "base.util"
 
 local M = {}
 

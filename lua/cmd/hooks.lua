@@ -1,9 +1,9 @@
 -- hooks <vm>: the hook files that apply to a VM, the phases they export
 -- and what is wrong with them (permissions, syntax, unknown phases),
 -- without calling any phase or running any program.
-local hooks = require "hooks"
-local util = require "util"
-local vmarg = require "vmarg"
+local hooks = require "ulua.phases"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 return { run = function(pos)
 	local v = util.check(vmarg.open(pos[1]))

@@ -1,9 +1,9 @@
 -- cmd/host.lua: host [--json]: what this host offers and what is wrong,
 -- one PASS/NOTE/WARN/FAIL line per check (hostcheck.lua); exit 1 on a
 -- FAIL.
-local hostcheck = require "hostcheck"
-local jsonout = require "jsonout"
-local util = require "util"
+local hostcheck = require "host.check"
+local jsonout = require "base.jsonout"
+local util = require "base.util"
 
 local COLOUR = { PASS = "green", NOTE = "blue", WARN = "yellow",
 	FAIL = "red" }

@@ -1,9 +1,9 @@
 -- kill <vm>
-local config = require "config"
-local lifecycle = require "lifecycle"
-local util = require "util"
-local vm = require "vm"
-local vmarg = require "vmarg"
+local config = require "conf.load"
+local lifecycle = require "vm.lifecycle"
+local util = require "base.util"
+local vm = require "vm.handle"
+local vmarg = require "vm.arg"
 
 return { run = function(pos)
 	local name = pos[1]

@@ -1,12 +1,12 @@
 -- list [--json]: every configured VM with its live state.
 local core = require "nvq.core"
-local jsonout = require "jsonout"
-local paths = require "paths"
-local poststop = require "poststop"
-local qmpbatch = require "qmpbatch"
-local util = require "util"
-local vm = require "vm"
-local vmarg = require "vmarg"
+local jsonout = require "base.jsonout"
+local paths = require "base.paths"
+local poststop = require "vm.poststop"
+local qmpbatch = require "proto.qmpbatch"
+local util = require "base.util"
+local vm = require "vm.handle"
+local vmarg = require "vm.arg"
 
 local STATE_WAIT = 0.5	-- seconds all running VMs have to answer
 

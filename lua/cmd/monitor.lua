@@ -4,10 +4,10 @@
 -- also while the shell waits for input.  From a pipe: no prompt, one
 -- reply per command line, each command sent after the last reply.
 local core = require "nvq.core"
-local qmp = require "qmp"
-local qmptext = require "qmptext"
-local util = require "util"
-local vmarg = require "vmarg"
+local qmp = require "proto.qmpconn"
+local qmptext = require "proto.qmptext"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 local CONNECT_WAIT = 5	-- for QEMU's greeting and negotiation
 local REPLY_WAIT = 30	-- for the reply to one command

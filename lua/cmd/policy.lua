@@ -2,10 +2,10 @@
 -- where each comes from (built in, or the user's file overriding it),
 -- which VMs use it; and the source a user copies to write an override.
 local core = require "nvq.core"
-local paths = require "paths"
-local userlua = require "userlua"
-local util = require "util"
-local vmarg = require "vmarg"
+local paths = require "base.paths"
+local userlua = require "ulua.runner"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 -- Every policy name: the built-in ones and the user's files.
 local function names()

@@ -1,11 +1,11 @@
 -- qmp [--timeout s] <vm> <command> [json-args]: one QMP command; its
 -- return value is printed as JSON, an error as "vm: CLASS: desc".
 local core = require "nvq.core"
-local oneshot = require "oneshot"
-local qmp = require "qmp"
-local paths = require "paths"
-local qmptext = require "qmptext"
-local util = require "util"
+local oneshot = require "cmd.oneshot"
+local qmp = require "proto.qmpconn"
+local paths = require "base.paths"
+local qmptext = require "proto.qmptext"
+local util = require "base.util"
 
 local ID = "nvq-oneshot"
 

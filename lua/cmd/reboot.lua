@@ -2,9 +2,9 @@
 -- with --hard.  A reboot through the agent waits for QEMU's RESET event,
 -- so success means the guest really went down for a reboot.
 local core = require "nvq.core"
-local qmp = require "qmp"
-local util = require "util"
-local vmarg = require "vmarg"
+local qmp = require "proto.qmpconn"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 local AGENT_SYNC = 3	-- seconds for the agent to answer
 local RESET_WAIT = 60	-- seconds for the guest to reset after asking

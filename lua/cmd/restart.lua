@@ -1,10 +1,10 @@
 -- restart [--force] <vm> [timeout]: stop and start under one lock, so
 -- no other command can slip in between.
-local config = require "config"
-local lifecycle = require "lifecycle"
-local util = require "util"
-local vm = require "vm"
-local vmarg = require "vmarg"
+local config = require "conf.load"
+local lifecycle = require "vm.lifecycle"
+local util = require "base.util"
+local vm = require "vm.handle"
+local vmarg = require "vm.arg"
 
 return { run = function(pos, opts)
 	-- Validate the config for start first: never stop what won't start.

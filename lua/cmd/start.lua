@@ -1,7 +1,7 @@
 -- start <vm>
-local lifecycle = require "lifecycle"
-local util = require "util"
-local vmarg = require "vmarg"
+local lifecycle = require "vm.lifecycle"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 return { run = function(pos)
 	local v = util.check(vmarg.open(pos[1], "start"))

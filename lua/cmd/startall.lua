@@ -1,13 +1,13 @@
 -- startall [-n|--dry-run] [--json] [vm ...]: starts a set of VMs in the
 -- order the boot policy (policies/boot.lua) decides, one child process
--- per VM (lua/orch.lua), and prints what became of each.
-local bootset = require "bootset"
+-- per VM (lua/boot/orch.lua), and prints what became of each.
+local bootset = require "boot.set"
 local core = require "nvq.core"
-local bootrun = require "bootrun"
-local orch = require "orch"
-local orchsim = require "orchsim"
-local paths = require "paths"
-local util = require "util"
+local bootrun = require "boot.run"
+local orch = require "boot.orch"
+local orchsim = require "boot.sim"
+local paths = require "base.paths"
+local util = require "base.util"
 
 local POLICY_SLACK = 60	-- seconds a policy may run past its worst case
 

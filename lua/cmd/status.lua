@@ -1,9 +1,9 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
-local jsonout = require "jsonout"
-local poststop = require "poststop"
-local util = require "util"
-local vmarg = require "vmarg"
+local jsonout = require "base.jsonout"
+local poststop = require "vm.poststop"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 local function collect(v)
 	if not v:alive() then poststop.notice(v.name) end

@@ -1,7 +1,7 @@
 -- stop [--force] <vm> [timeout]
-local lifecycle = require "lifecycle"
-local util = require "util"
-local vmarg = require "vmarg"
+local lifecycle = require "vm.lifecycle"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 return { run = function(pos, opts)
 	local timeout = pos[2] and util.check(vmarg.seconds(pos[2], "timeout"))

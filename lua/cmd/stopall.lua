@@ -2,13 +2,13 @@
 -- VMs (every running one by default) in the reverse boot order, each
 -- through its own shutdown policy in a child process of its own, all
 -- within one deadline, after which those left are forced at once.
-local bootset = require "bootset"
-local bootrun = require "bootrun"
-local orch = require "orch"
-local orchsim = require "orchsim"
-local paths = require "paths"
-local util = require "util"
-local vmarg = require "vmarg"
+local bootset = require "boot.set"
+local bootrun = require "boot.run"
+local orch = require "boot.orch"
+local orchsim = require "boot.sim"
+local paths = require "base.paths"
+local util = require "base.util"
+local vmarg = require "vm.arg"
 
 local POLICY_SLACK = 60	-- seconds a policy may run past its deadline
 

@@ -5,10 +5,10 @@
 -- against, so it shows averages since each VM started, as ps(1) does
 -- for %CPU; every later frame shows rates over the interval.
 local core = require "nvq.core"
-local stats = require "stats"
-local topjson = require "topjson"
-local topview = require "topview"
-local util = require "util"
+local stats = require "top.stats"
+local topjson = require "top.json"
+local topview = require "top.screen"
+local util = require "base.util"
 
 local DEFAULT_INTERVAL = 2
 local MIN_INTERVAL = 0.1

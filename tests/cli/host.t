@@ -40,7 +40,9 @@ for a in nvmm kvm tcg; do
 	like "$OUT" "*  accel $a: *" "a line for accelerator $a"
 done
 like "$(line 'accel tcg')" "PASS  accel tcg: usable*" "tcg always passes"
-if [ -d /sys/module/kvm_pvm ]; then
+# kvm_pvm named only where its device node exists (some hosts load the
+# module without /dev/kvm).
+if [ -d /sys/module/kvm_pvm ] && [ -e /dev/kvm ]; then
 	like "$(line 'accel kvm')" "WARN  accel kvm: *kvm_pvm*" \
 	    "kvm_pvm host: the kvm line says kvm_pvm, as a WARN"
 else

@@ -11,11 +11,11 @@ fi
 # nvqctl-lua(7) documents every method of the handle user code gets and
 # every function of its nvq.core.
 LUA7="$TOP/doc/nvqctl-lua.7"
-for m in $(echo 'local h = require("userlua").handle({ cfg = {} })
+for m in $(echo 'local h = require("ulua.runner").handle({ cfg = {} })
 	for _, m in ipairs({ "now", "log", "say", "alive", "wait_exit",
 	    "powerdown", "reset", "quit", "qmp_call", "agent_shutdown",
 	    "agent_call", "signal" }) do assert(h[m], m) end
-	local env = require("userlua").env()
+	local env = require("ulua.runner").env()
 	local c = env.require("nvq.core")
 	local names = {}
 	for k in pairs(c) do names[#names + 1] = "core." .. k end

@@ -17,7 +17,7 @@ is "$(qemu_pid g1)" "$pid" "and touched nothing"
 # ACCEL=auto: the accelerator this host can run (here: tcg beside a
 # kvm_pvm /dev/kvm), the reason on stderr, and status showing the one
 # in use even after the file asks for another.
-accel=$(echo 'print((require("accel").resolve("auto")))' | "$LUARUN" -)
+accel=$(echo 'print((require("qemu.accel").resolve("auto")))' | "$LUARUN" -)
 run "$NVQCTL" status --json g1
 like "$OUT" "*\"accel\":\"$accel\"*" "status --json: accel $accel"
 if [ "$accel" = tcg ] && [ -e /dev/kvm ]; then
@@ -64,16 +64,16 @@ wait "$mon" 2>/dev/null
 
 # A paused VM shows QEMU's own state.
 "$LUARUN" - <<LUA
-local vm = require "vm"
-local config = require "config"
+local vm = require "vm.handle"
+local config = require "conf.load"
 local v = vm.open("g1", config.load("g1", "list"))
 assert(v:qmp_call("stop"))
 LUA
 run "$NVQCTL" status g1
 like "$OUT" "g1 is paused*" "status: paused after QMP stop"
 "$LUARUN" - <<LUA
-local vm = require "vm"
-local config = require "config"
+local vm = require "vm.handle"
+local config = require "conf.load"
 assert(vm.open("g1", config.load("g1", "list")):qmp_call("cont"))
 LUA
 

@@ -1,4 +1,4 @@
--- ready.lua NAME STEP...: drives lua/ready.lua against a real VM for
+-- ready.lua NAME STEP...: drives lua/boot/ready.lua against a real VM for
 -- ready.t.  Steps, in order:
 --   start       start the VM (under its lock, released after);
 --   begin       ready.begin(v) for the config's BOOT_READY;
@@ -7,9 +7,9 @@
 --               from begin is used by a serial wait.
 -- Prints one line per wait: "ready SECONDS" or "notready SECONDS WHY".
 local core = require "nvq.core"
-local lifecycle = require "lifecycle"
-local ready = require "ready"
-local vmarg = require "vmarg"
+local lifecycle = require "vm.lifecycle"
+local ready = require "boot.ready"
+local vmarg = require "vm.arg"
 
 local v, verr = vmarg.open(arg[1], "start")
 if not v then

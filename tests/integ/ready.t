@@ -1,5 +1,5 @@
 #!/bin/sh
-# ready: BOOT_READY conditions (lua/ready.lua) against the real test
+# ready: BOOT_READY conditions (lua/boot/ready.lua) against the real test
 # guest, driven by ready.lua: the agent answers a few seconds after the
 # start, the guest's boot line is seen on the console watched from the
 # start, a local TCP listener, timeouts within their deadline, a user's

@@ -1,9 +1,9 @@
--- accel.lua: cases for lua/accel.lua, run by accel.t through luarun.
+-- accel.lua: cases for lua/qemu/accel.lua, run by accel.t through luarun.
 -- Each host is a directory tree holding what a kernel would show in
 -- /dev, /sys/module and /proc/cpuinfo.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local accel = require "accel"
+local accel = require "qemu.accel"
 local core = require "nvq.core"
 
 local TMP = assert(os.getenv("TESTTMP"))

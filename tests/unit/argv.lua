@@ -1,15 +1,15 @@
--- argv.lua: cases for lua/qemuargv.lua, run by argv.t through luarun.
+-- argv.lua: cases for lua/qemu/argv.lua, run by argv.t through luarun.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local config = require "config"
-local util = require "util"
+local config = require "conf.load"
+local util = require "base.util"
 
 -- config.load returns nil, message; the cases expect the failure a
 -- command would end with.
 local function load(...) return util.check(config.load(...)) end
 local core = require "nvq.core"
-local paths = require "paths"
-local qemuargv = require "qemuargv"
+local paths = require "base.paths"
+local qemuargv = require "qemu.argv"
 
 local CONF = paths.confdir()
 local RUN = paths.rundir()
@@ -164,7 +164,7 @@ t.same(a, cat({
 }, tail("t")), "virtio-serial agent, cache mode, 4G, tcg with CPU=host")
 
 -- What this host can run; tests/unit/accel.lua checks the decision.
-local auto = require("accel").resolve("auto")
+local auto = require("qemu.accel").resolve("auto")
 a = argv("t", "ACCEL=auto\n")
 t.same({ a[5], a[9] }, { auto == "tcg" and "max" or "host", auto },
 	"ACCEL=auto: -accel " .. auto)

@@ -1,11 +1,11 @@
--- bootgraph.lua: cases for lua/bootgraph.lua, run by bootgraph.t through
+-- bootgraph.lua: cases for lua/boot/graph.lua, run by bootgraph.t through
 -- luarun, on configs loaded from real files (so lines are config's).
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local bootgraph = require "bootgraph"
-local config = require "config"
+local bootgraph = require "boot.graph"
+local config = require "conf.load"
 local core = require "nvq.core"
-local paths = require "paths"
+local paths = require "base.paths"
 
 local CONF = paths.confdir()
 assert(core.mkdir(CONF, "755") and core.mkdir(CONF .. "/vm", "755"))

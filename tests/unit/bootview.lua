@@ -3,9 +3,9 @@
 -- policy's limit (one that sleeps for ever, or loops in api.wait, ends
 -- near it), and the VMs it gets cannot be changed.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
-local bootrun = require "bootrun"
+local bootrun = require "boot.run"
 local core = require "nvq.core"
-local orch = require "orch"
+local orch = require "boot.orch"
 local t = require "tap"
 
 local POLICY = os.getenv("NVQCTL_CONFDIR") .. "/policies/boot.lua"

@@ -6,8 +6,8 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
-local qmpbatch = require "qmpbatch"
-local vm = require "vm"
+local qmpbatch = require "proto.qmpbatch"
+local vm = require "vm.handle"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local LUARUN = assert(os.getenv("LUARUN"))

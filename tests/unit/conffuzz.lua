@@ -12,9 +12,9 @@
 -- prints its text; NVQ_FUZZ_CASES=n sets the number of random cases.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local config = require "config"
+local config = require "conf.load"
 local core = require "nvq.core"
-local paths = require "paths"
+local paths = require "base.paths"
 
 local TOP = arg[0]:match("^(.*)/") .. "/../.."
 local TMP = assert(os.getenv("TESTTMP"))

@@ -1,15 +1,15 @@
--- config.lua: cases for lua/config.lua, run by config.t through luarun.
+-- config.lua: cases for lua/conf/load.lua, run by config.t through luarun.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local config = require "config"
-local util = require "util"
+local config = require "conf.load"
+local util = require "base.util"
 
 -- config.load returns nil, message; the cases expect the failure a
 -- command would end with.
 local function load(...) return util.check(config.load(...)) end
 local core = require "nvq.core"
-local paths = require "paths"
-local util = require "util"
+local paths = require "base.paths"
+local util = require "base.util"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local CONF = paths.confdir()
@@ -190,7 +190,7 @@ t.is(vm("CONSOLE_ESCAPE='^?'\n").escape_char, "\127", "^? is DEL")
 
 -- Accelerators.
 -- What this host can run; tests/unit/accel.lua checks the decision.
-local auto = require("accel").resolve("auto")
+local auto = require("qemu.accel").resolve("auto")
 c = vm("ACCEL=auto\n")
 t.is(c.ACCEL .. " " .. c.accel, "auto " .. auto, "ACCEL=auto resolves to " ..
 	auto .. " on this host")
@@ -673,7 +673,7 @@ do
 	local c, why = config.load("nope", "list")
 	t.ok(c == nil and type(why) == "string" and why:find("no such VM: nope",
 		1, true), "config.load returns nil, message for a missing VM")
-	local vmarg = require "vmarg"
+	local vmarg = require "vm.arg"
 	local v, vwhy, kind = vmarg.open("bad name!")
 	t.ok(v == nil and kind == "usage" and vwhy:find("invalid VM name", 1,
 		true), "vmarg.open: a bad name is nil, message, \"usage\"")

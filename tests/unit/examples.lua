@@ -1,11 +1,11 @@
 -- examples.lua: cases for examples/hooks/*.lua, run by examples.t.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local config = require "config"
+local config = require "conf.load"
 local core = require "nvq.core"
-local hooks = require "hooks"
-local paths = require "paths"
-local vm = require "vm"
+local hooks = require "ulua.phases"
+local paths = require "base.paths"
+local vm = require "vm.handle"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local EX = assert(os.getenv("EXAMPLES"))
@@ -45,9 +45,9 @@ local out = io.stdout
 local function quietly(fn)
 	local f = assert(io.open("/dev/null", "w"))
 	io.output(f)
-	require("userlua").out = f
+	require("ulua.runner").out = f
 	local r = table.pack(fn())
-	require("userlua").out = nil
+	require("ulua.runner").out = nil
 	io.output(out)
 	f:close()
 	return table.unpack(r, 1, r.n)

@@ -1,4 +1,4 @@
--- hostcheck.lua: cases for lua/hostcheck.lua, run by hostcheck.t through
+-- hostcheck.lua: cases for lua/host/check.lua, run by hostcheck.t through
 -- luarun: the accelerator lines for hosts this machine is not (NetBSD
 -- with and without NVMM, Linux with a real KVM), VMs asking for an
 -- accelerator that is missing or unusable, and the directory checks as
@@ -6,7 +6,7 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
-local hostcheck = require "hostcheck"
+local hostcheck = require "host.check"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local CONF = TMP .. "/etc"

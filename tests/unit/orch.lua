@@ -3,8 +3,8 @@
 -- BOOT_READY_TIMEOUT (0 for "started"), every stop its whole timeout,
 -- so the times at which VMs are acted on show the policy's decisions.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
-local bootrun = require "bootrun"
-local orchsim = require "orchsim"
+local bootrun = require "boot.run"
+local orchsim = require "boot.sim"
 local t = require "tap"
 
 local function vm(name, o)

@@ -8,10 +8,10 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
-local oneshot = require "oneshot"
-local qga = require "qga"
-local qmp = require "qmp"
-local qmpbatch = require "qmpbatch"
+local oneshot = require "cmd.oneshot"
+local qga = require "proto.qga"
+local qmp = require "proto.qmpconn"
+local qmpbatch = require "proto.qmpbatch"
 
 local DIR = assert(os.getenv("TESTTMP"))
 local SEED = assert(tonumber(os.getenv("NVQ_FUZZ_SEED")))

@@ -1,9 +1,9 @@
--- qmptext.lua: cases for lua/jsontext.lua and lua/qmptext.lua, run by
+-- qmptext.lua: cases for lua/proto/jsontext.lua and lua/proto/qmptext.lua, run by
 -- qmptext.t through luarun.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
-local jsontext = require "jsontext"
-local qmptext = require "qmptext"
+local jsontext = require "proto.jsontext"
+local qmptext = require "proto.qmptext"
 
 -- jsontext: pretty keeps order, exact numbers, [] and {}, strings.
 t.is(jsontext.pretty('{"b": 1, "a": [], "c": {}, "n": 18446744073709551615}'),

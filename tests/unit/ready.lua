@@ -1,11 +1,11 @@
--- ready.lua: cases for lua/ready.lua, run by ready.t through luarun
+-- ready.lua: cases for lua/boot/ready.lua, run by ready.t through luarun
 -- against readypeer.pl's fake consoles and TCP ports, with a stand-in
 -- VM handle (alive, qmp_call) around them.  The guest agent, QMP and
 -- a real console are tested with the real guest in tests/integ/ready.t.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
-local ready = require "ready"
+local ready = require "boot.ready"
 
 local DIR = assert(os.getenv("TESTTMP"))
 local LUARUN = assert(os.getenv("LUARUN"))

@@ -6,7 +6,7 @@
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
-local vm = require "vm"
+local vm = require "vm.handle"
 
 local TMP = assert(os.getenv("TESTTMP"))
 local LUARUN = assert(os.getenv("LUARUN"))

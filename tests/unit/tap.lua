@@ -1,5 +1,5 @@
 -- tap.lua: a small TAP producer for the Lua unit tests run by luarun.
-local util = require "util"
+local util = require "base.util"
 
 local M = { n = 0, failed = 0 }
 

@@ -4,10 +4,10 @@ package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 local core = require "nvq.core"
 local cjson = require "cjson"
-local stats = require "stats"
-local tapstat = require "tapstat"
-local topjson = require "topjson"
-local topview = require "topview"
+local stats = require "top.stats"
+local tapstat = require "top.tapstat"
+local topjson = require "top.json"
+local topview = require "top.screen"
 
 local TMP = os.getenv("TESTTMP")
 

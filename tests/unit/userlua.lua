@@ -1,12 +1,12 @@
--- userlua.lua: cases for lua/userlua.lua (run by userlua.t): what user
+-- userlua.lua: cases for lua/ulua/runner.lua (run by userlua.t): what user
 -- code sees, that its time limit cannot be escaped, how its errors read
 -- and which files are refused when nvqctl runs as root.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 io.stdout:setvbuf("line")
 local core = require "nvq.core"
-local paths = require "paths"
-local userlua = require "userlua"
+local paths = require "base.paths"
+local userlua = require "ulua.runner"
 
 local CONF = paths.confdir()
 assert(core.mkdir(CONF, "755") and core.mkdir(CONF .. "/policies", "755"))
@@ -224,7 +224,7 @@ t.same(ok and v, { "X", "Y" }, "strings work as usual; a file's metatable " ..
 
 -- nvqctl reads what user code returned without running it.
 assert(core.mkdir(CONF .. "/hooks", "755"))
-local hooks = require "hooks"
+local hooks = require "ulua.phases"
 local hv = { name = "hk", cfg = { HOOK_TIMEOUT = 0.5 } }
 write(hooks.vm_file("hk"), "return setmetatable({}, { __index = " .. SPIN ..
 	", __pairs = " .. SPIN .. " })")
@@ -249,7 +249,7 @@ os.remove(hooks.vm_file("hk"))
 write(userlua.policy_file("spin"), "return setmetatable({}, { __index = " ..
 	SPIN .. " })")
 t0 = core.now()
-ok, err = require("lifecycle").run_policy(hv, "spin", "stop",
+ok, err = require("vm.lifecycle").run_policy(hv, "spin", "stop",
 	core.now() + 0.5, {})
 dt = core.now() - t0
 t.ok(not ok and dt < 3, string.format("nor a policy module's __index " ..

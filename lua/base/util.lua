@@ -1,0 +1,185 @@
+-- base/util.lua: errors, output and small helpers shared by every command.
+local core = require "nvq.core"
+
+local M = {}
+
+-- An expected failure: printed as "nvqctl: msg", exit code 1 (or code).
+local Failure = {}
+Failure.__tostring = function(e) return e.msg end
+
+function M.die(fmt, ...)
+	error(setmetatable({ msg = string.format(fmt, ...), code = 1 }, Failure), 0)
+end
+
+-- A usage error: the message, then usage on stderr, exit code 2.
+function M.usage_error(fmt, ...)
+	error(setmetatable({ msg = string.format(fmt, ...), code = 2,
+		usage = true }, Failure), 0)
+end
+
+-- For the commands: v, or the end of the process with the message
+-- (as a usage error when kind is "usage"), the way assert ends a chunk.
+function M.check(v, msg, kind, ...)
+	if v then return v, msg, kind, ... end
+	if kind == "usage" then M.usage_error("%s", tostring(msg)) end
+	M.die("%s", tostring(msg))
+end
+
+function M.is_failure(e)
+	return getmetatable(e) == Failure
+end
+
+function M.warn(fmt, ...)
+	io.stderr:write("nvqctl: warning: ", string.format(fmt, ...), "\n")
+end
+
+function M.printf(fmt, ...)
+	io.stdout:write(string.format(fmt, ...))
+end
+
+-- The JSON codec, loaded on first use so commands without JSON run
+-- even where lua-cjson is missing.
+local cjson
+function M.json()
+	if cjson then return cjson end
+	local ok, mod = pcall(require, "cjson")
+	if not ok then
+		M.die("lua-cjson is not installed " ..
+			"(Debian: apt-get install lua-cjson; NetBSD: pkgin install lua54-cjson)")
+	end
+	cjson = mod
+	cjson.decode_max_depth(64)
+	return cjson
+end
+
+-- JSON text for output: lua-cjson escapes "/" as "\/", which is valid
+-- but makes every path unreadable.
+function M.to_json(v)
+	return (M.json().encode(v):gsub("\\/", "/"))
+end
+
+-- Levenshtein distance, for "did you mean".
+local function distance(a, b)
+	local prev, cur = {}, {}
+	for j = 0, #b do prev[j] = j end
+	for i = 1, #a do
+		cur[0] = i
+		local ca = a:byte(i)
+		for j = 1, #b do
+			local cost = ca == b:byte(j) and 0 or 1
+			cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+		end
+		prev, cur = cur, prev
+	end
+	return prev[#b]
+end
+
+-- The candidate a misspelt name most likely meant, or nil when none is
+-- close enough to suggest.
+function M.closest(name, candidates)
+	local best, bestd = nil, math.huge
+	for _, c in ipairs(candidates) do
+		local d = distance(name, c)
+		if d < bestd then best, bestd = c, d end
+	end
+	if bestd < #name and bestd <= math.max(2, #name // 3) then
+		return best
+	end
+end
+
+-- Quotes a word for /bin/sh only when it needs it.
+function M.shquote(s)
+	if s ~= "" and not s:find("[^%w%%+,./:=@_-]") then
+		return s
+	end
+	return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+function M.read_file(path)
+	local f, err = io.open(path, "rb")
+	if not f then return nil, err end
+	local data = f:read("a")
+	f:close()
+	return data
+end
+
+-- The temporary file the two writers below put in place: true, or nil
+-- and the message with nothing left behind.
+local function write_temp(tmp, data, mode)
+	local f, err = io.open(tmp, "wb")
+	if not f then return nil, err end
+	local ok, werr = f:write(data)
+	local cok, cerr = f:close()
+	if not ok or not cok then
+		os.remove(tmp)
+		return nil, werr or cerr
+	end
+	if mode then core.chmod(tmp, mode) end
+	return true
+end
+
+-- Writes a file whole or not at all: a temporary file renamed into place.
+function M.write_file_atomic(path, data, mode)
+	local tmp = string.format("%s.tmp.%d", path, core.getpid())
+	local ok, err = write_temp(tmp, data, mode)
+	if not ok then return nil, err end
+	local rok, rerr = os.rename(tmp, path)
+	if not rok then
+		os.remove(tmp)
+		return nil, rerr
+	end
+	return true
+end
+
+-- Writes a new file whole, or fails if it exists (also when another
+-- process makes it at the same moment): nil, message, errno.
+function M.write_file_new(path, data, mode)
+	local tmp = string.format("%s.new.%d", path, core.getpid())
+	local ok, err = write_temp(tmp, data, mode)
+	if not ok then return nil, err end
+	local lok, lerr, errno = core.link(tmp, path)
+	os.remove(tmp)
+	return lok, lerr, errno
+end
+
+-- Colours only on a terminal and only when NO_COLOR is unset.
+local colours = { red = "31", green = "32", yellow = "33", blue = "34", bold = "1" }
+local use_colour
+function M.colour(name, s)
+	if use_colour == nil then
+		local nc = os.getenv("NO_COLOR")
+		use_colour = core.isatty(1) and (nc == nil or nc == "")
+	end
+	if not use_colour then return s end
+	return "\27[" .. colours[name] .. "m" .. s .. "\27[0m"
+end
+
+-- The colour list and status give a VM state.
+function M.state_colour(state)
+	if state == "running" then return "green" end
+	if state == "stopped" then return "red" end
+	return "yellow"
+end
+
+function M.fmt_bytes(n)
+	if n == nil then return "?" end
+	local units = { "B", "K", "M", "G", "T" }
+	local i = 1
+	while n >= 1024 and i < #units do
+		n = n / 1024
+		i = i + 1
+	end
+	if i == 1 then return string.format("%dB", n) end
+	return string.format("%.1f%s", n, units[i])
+end
+
+function M.fmt_duration(s)
+	if s == nil then return "?" end
+	s = math.floor(s)
+	local d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+	if d > 0 then return string.format("%dd%02dh", d, h) end
+	if h > 0 then return string.format("%d:%02d:%02d", h, m, s % 60) end
+	return string.format("%d:%02d", m, s % 60)
+end
+
+return M

@@ -1,0 +1,259 @@
+-- vm/lifecycle.lua: start, stop and kill one VM.  The commands (and
+-- restart, which chains two of them under one lock) are built on these.
+local config = require "conf.load"
+local core = require "nvq.core"
+local hooks = require "ulua.phases"
+local poststop = require "vm.poststop"
+local qemuargv = require "qemu.argv"
+local userlua = require "ulua.runner"
+local util = require "base.util"
+local vm = require "vm.handle"
+
+local M = {}
+
+local START_WAIT = 60		-- seconds for QEMU to daemonize
+local QMP_READY_WAIT = 10	-- seconds for QMP to answer after that
+local PRE_START_WAIT = 300	-- seconds a PRE_START hook may take
+local KILL_QUIT_WAIT = 0.25	-- seconds "kill" gives QMP quit
+local POLICY_SLACK = 20		-- seconds a policy may run past its deadline
+
+-- How a process run by core.run ended, for a message.
+local function ended(r)
+	return r.status and "exit " .. r.status or "signal " .. r.signal
+end
+
+-- true | nil, message.
+local function pre_start(v)
+	local hook = v.cfg.PRE_START
+	if hook == nil or hook == "" then return true end
+	v:log("running pre-start hook %s", hook)
+	local r, err = core.run({ hook, v.name },
+		{ deadline = core.now() + PRE_START_WAIT })
+	if not r then
+		return nil, string.format("%s: pre-start hook: %s", v.name, err)
+	elseif r.timedout then
+		return nil, string.format("%s: pre-start hook %s took over %ds; " ..
+			"not starting", v.name, hook, PRE_START_WAIT)
+	elseif r.status ~= 0 then
+		return nil, string.format("%s: pre-start hook %s failed (%s); " ..
+			"not starting", v.name, hook, ended(r))
+	end
+	return true
+end
+
+local function indent(s)
+	return "  " .. s:gsub("\n$", ""):gsub("\n", "\n  ")
+end
+
+-- Runs policies/NAME.lua's function fn(v, opt) through userlua (the
+-- user's file or the built-in one; builtin forces the latter): true and
+-- what it returned, or false and why it could not run or failed
+-- (file:line; a policy spinning past limit is stopped).
+function M.run_policy(v, name, fn, limit, opt, builtin)
+	local mod, where = userlua.load_policy(name, limit, builtin)
+	if mod == nil then
+		return false, string.format("%s: cannot load the %s policy: %s",
+			v.name, name, where)
+	end
+	if type(mod) ~= "table" or type(rawget(mod, fn)) ~= "function" then
+		return false, string.format("%s: the %s policy (%s) does not " ..
+			"export %s()", v.name, name, tostring(where), fn)
+	end
+	local res = table.pack(userlua.call(rawget(mod, fn), limit, where,
+		userlua.handle(v), opt))
+	if not res[1] then
+		return false, string.format("%s: %s policy failed: %s", v.name, name,
+			tostring(res[2]))
+	end
+	return true, table.unpack(res, 2, res.n)
+end
+
+-- What start does once QEMU has daemonized: pid | nil, message.
+local function started(v, r)
+	if r.stderr ~= "" then io.stderr:write(indent(r.stderr), "\n") end
+	local pid, why = v:alive()
+	if not pid then
+		return nil, vm.stopped(why) and
+			v.name .. ": QEMU exited right after starting" or why
+	end
+	config.save_started(v.cfg, v.rt)
+	local ok, qwhy = v:qmp_call("query-status", nil,
+		core.now() + QMP_READY_WAIT)
+	if not ok then
+		return nil, string.format("%s: started (pid %d) but QMP does not " ..
+			"answer: %s", v.name, pid, qwhy)
+	end
+	-- QEMU's -daemonize sets umask 027 for itself; the directory is
+	-- 0700 from the start, the sockets are narrowed to 0600 here.
+	for _, k in ipairs({ "monitor", "control", "serial", "agent" }) do
+		if core.stat(v.rt[k]) then core.chmod(v.rt[k], "0600") end
+	end
+	return pid
+end
+
+-- start(v, opt) -> pid | nil, message.  The caller holds the VM's lock.
+-- opt.context ("manual", "boot") says who asked; nil is manual.  The
+-- order: PRE_START, the pre_start hooks (either may refuse: nothing has
+-- changed), the post_stop marker, QEMU, post_start once QMP answers.
+function M.start(v, opt)
+	opt = opt or {}
+	local ctx = opt.context or "manual"
+	local t0 = core.now()
+	local pid, why = v:alive()
+	if pid then
+		return nil, string.format("%s is already running (pid %d)", v.name,
+			pid)
+	elseif not vm.stopped(why) then
+		return nil, why
+	end
+	-- A run that ended without nvqctl gets its post_stop first.
+	poststop.fire(v, "exited", { context = ctx })
+	v:clear_stale()
+	local ok, perr = pre_start(v)
+	if not ok then return nil, perr end
+	ok, perr = hooks.run(v, "pre_start", { context = ctx })
+	if not ok then
+		return nil, string.format("%s: not starting: %s", v.name, perr)
+	end
+	if v.cfg.accel_note then util.warn("%s", v.cfg.accel_note) end
+	local argv = qemuargv.build(v.cfg)
+	ok, perr = poststop.arm(v)
+	if not ok then return nil, v.name .. ": " .. perr end
+	-- What pre_start set up is undone by post_stop, also when QEMU
+	-- never came up.
+	local function failed(msg)
+		v:clear_stale()
+		if not v:alive() then
+			poststop.fire(v, "start-failed", { context = ctx })
+		end
+		return nil, msg
+	end
+	-- Sockets and pidfile are created by QEMU: owner-only.
+	local old = core.umask("077")
+	local r, err = core.run(argv, { stdout = "null", stderr = "capture",
+		deadline = core.now() + START_WAIT })
+	core.umask(string.format("%o", old))
+	if not r then
+		return failed(string.format("%s: cannot run QEMU: %s", v.name, err))
+	elseif r.timedout then
+		return failed(string.format("%s: QEMU did not start within %ds",
+			v.name, START_WAIT))
+	elseif r.status ~= 0 then
+		local msg = r.stderr ~= "" and r.stderr or ended(r) .. "\n"
+		return failed(string.format("%s: QEMU failed to start:\n%s", v.name,
+			indent(msg)))
+	end
+	pid, why = started(v, r)
+	if not pid then return failed(why) end
+	hooks.run(v, "post_start", { context = ctx })
+	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)
+	return pid
+end
+
+-- A QEMU found gone by stop or kill: its run's post_stop, its files.
+local function not_running(v, why, ctx)
+	if not vm.stopped(why) then return nil, why end
+	poststop.fire(v, "exited", { context = ctx })
+	v:clear_stale()
+	return nil, v.name .. " is not running"
+end
+
+-- Why a policy's answer cannot be taken: nil when it can.
+local function nonsense(v, name, rung, why)
+	if rung == nil then
+		if type(why) ~= "string" then
+			return string.format("%s: the %s policy returned neither a " ..
+				"rung nor a reason", v.name, name)
+		end
+		return nil
+	end
+	if type(rung) ~= "string" then
+		return string.format("%s: the %s policy returned a %s, not the " ..
+			"name of a rung", v.name, name, type(rung))
+	end
+	local still = v:alive()
+	if still then
+		return string.format("%s: the %s policy says %s stopped it, but " ..
+			"QEMU (pid %d) is still running", v.name, name, rung, still)
+	end
+end
+
+-- stop(v, opt) -> rung | nil, message, through the VM's shutdown policy
+-- (SHUTDOWN_POLICY).  opt = { timeout = seconds (default
+-- SHUTDOWN_TIMEOUT), force = bool, context = "manual"|"boot"|
+-- "host-shutdown", deadline = absolute (a stopall's), ignore_veto =
+-- bool (stop --force) }.  The caller holds the VM's lock.  A user's
+-- policy that fails, returns nonsense or runs past its limit is
+-- reported and the stop finished by the built-in ladder.
+function M.stop(v, opt)
+	opt = opt or {}
+	local ctx = opt.context or "manual"
+	local pid, why = v:alive()
+	if not pid then return not_running(v, why, ctx) end
+	local ok, hwhy, kind = hooks.run(v, "pre_stop", { context = ctx,
+		deadline = opt.deadline })
+	if not ok then
+		if kind == "veto" and ctx == "manual" and not opt.ignore_veto then
+			return nil, string.format("%s: not stopping: %s (stop --force " ..
+				"stops it all the same)", v.name, hwhy)
+		end
+		util.warn("%s: pre_stop: %s; stopping all the same", v.name, hwhy)
+	end
+	local timeout = opt.timeout or v.cfg.SHUTDOWN_TIMEOUT
+	local t0 = core.now()
+	local deadline = opt.deadline or t0 + timeout
+	local name = v.cfg.SHUTDOWN_POLICY or "shutdown"
+	local popt = { timeout = timeout, force = opt.force, start = t0,
+		deadline = deadline }
+	local ran, rung, pwhy = M.run_policy(v, name, "stop", deadline +
+		POLICY_SLACK, popt)
+	local broken = not ran and rung or ran and nonsense(v, name, rung, pwhy)
+	if broken and userlua.find_policy(name).file then
+		-- The time left: none, past the deadline, but the forced rungs
+		-- still get their slack.
+		util.warn("%s; finishing the stop with the built-in ladder", broken)
+		popt = { timeout = timeout, force = opt.force, start = t0,
+			deadline = deadline }
+		ran, rung, pwhy = M.run_policy(v, "shutdown", "stop",
+			math.max(deadline, core.now()) + POLICY_SLACK, popt, true)
+		broken = not ran and rung or ran and nonsense(v, "shutdown", rung,
+			pwhy)
+	end
+	if broken then return nil, broken end
+	if not rung then
+		return nil, string.format("%s: %s; left running (use --force to " ..
+			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
+	end
+	-- An unreadable pidfile is not taken for "stopped".
+	local still, swhy = v:alive()
+	if not still and not vm.stopped(swhy) then return nil, swhy end
+	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
+	v:clear_stale()
+	v:log("stopped by %s after %.2fs", rung, core.now() - t0)
+	return rung
+end
+
+-- kill(v) -> rung | nil, message.  The caller holds the VM's lock.
+function M.kill(v)
+	local pid, why = v:alive()
+	if not pid then return not_running(v, why, "manual") end
+	util.warn("killing %s: guest data not yet written to disk may be lost",
+		v.name)
+	local t0 = core.now()
+	local rung = "quit"
+	local deadline = t0 + KILL_QUIT_WAIT
+	if not (v:quit(deadline) and v:wait_exit(deadline)) then
+		rung = "sigkill"
+		v:signal("KILL")
+		if not v:wait_exit(core.now() + 5) then
+			return nil, string.format("%s: pid %d survived SIGKILL", v.name,
+				pid)
+		end
+	end
+	poststop.fire(v, "killed", { context = "manual" })
+	v:clear_stale()
+	v:log("killed by %s after %.2fs", rung, core.now() - t0)
+	return rung
+end
+
+return M

@@ -9,6 +9,7 @@
 -- new() returns the API a policy sees (README, "The boot policy");
 -- orchsim.lua gives the same API over a simulated clock.
 local bootrun = require "boot.run"
+local child = require "base.child"
 local config = require "conf.load"
 local core = require "nvq.core"
 local lifecycle = require "vm.lifecycle"
@@ -20,22 +21,6 @@ local M = {}
 
 local FORCE = bootrun.FORCE
 local FORCE_LOCK = 1		-- seconds a forcing waits for the VM's lock
-local REAP_WAIT = 2		-- seconds for a killed task to be reaped
-local TERM_WAIT = 1		-- seconds for a task told to end to do so
-
--- Report lines: "kind<TAB>argument", newlines and tabs escaped.
-local ESC = { ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t" }
-local UNESC = { ["\\"] = "\\", n = "\n", t = "\t" }
-
-local function encode(kind, arg)
-	return kind .. "\t" .. tostring(arg or ""):gsub("[\\\n\t]", ESC) .. "\n"
-end
-
-local function decode(line)
-	local kind, arg = line:match("^(%w+)\t(.*)$")
-	if not kind then return "log", line end
-	return kind, (arg:gsub("\\(.)", UNESC))
-end
 
 -- Calls library code in a child: nil, why for what it returns and for
 -- an error it raises, so the child always has a last word to report.
@@ -55,24 +40,12 @@ end
 
 -- Forks a task running body(v, send) in the child; returns the task.
 local function spawn(run, v, kind, body)
-	local rfd, wfd, err = core.pipe()
-	if not rfd then return nil, wfd end
-	local pid
-	pid, err = core.fork()
-	if not pid then
-		core.fdclose(rfd)
-		core.fdclose(wfd)
-		return nil, err
+	local close = {}
+	for _, t in ipairs(run.tasks) do
+		if t.child.fd then close[#close + 1] = t.child.fd end
 	end
-	if pid == 0 then
+	local c, err = child.spawn(function(send)
 		debug.sethook()	-- the policy's time limit is the parent's
-		-- A group of its own: abandon() ends it with what it runs.
-		core.task_init()
-		core.fdclose(rfd)
-		for _, t in ipairs(run.tasks) do
-			if t.fd then core.fdclose(t.fd) end
-		end
-		local function send(k, arg) core.write_fd(wfd, encode(k, arg)) end
 		-- The VM's progress lines go to the parent, which prints them
 		-- with the elapsed time.
 		v.say = function(_, fmt, ...)
@@ -82,89 +55,54 @@ local function spawn(run, v, kind, body)
 		if not ok then
 			send("failed", util.is_failure(e) and e.msg or tostring(e))
 		end
-		core._exit(0)
-	end
-	core.fdclose(wfd)
-	local t = { vm = v, name = v.name, kind = kind, pid = pid, fd = rfd,
-		buf = "", queue = {}, t0 = core.now() }
+	end, { close = close })
+	if not c then return nil, err end
+	local t = { vm = v, name = v.name, kind = kind, pid = c.pid, child = c,
+		queue = {}, t0 = c.t0 }
 	run.tasks[#run.tasks + 1] = t
 	return t
 end
 
-local function reap(t, wait)
-	local deadline = core.now() + (wait or 0)
-	while true do
-		local st = core.waitpid(t.pid)
-		if st then
-			t.exit = st
-			return st
-		end
-		if core.now() >= deadline then return nil end
-		core.sleep(0.01)
-	end
-end
-
 local function finish(run, t, api)
-	core.fdclose(t.fd)
-	t.fd = nil
-	local st = reap(t, REAP_WAIT)
 	if not t.done then
 		-- A child that ended without its last word (killed, crashed).
-		local why = st and (st.signal and "task killed by signal " ..
-			st.signal or "task exited " .. tostring(st.status))
-			or "task ended"
+		local why = "task " .. t.child:how()
 		t.queue[#t.queue + 1] = { kind = "failed", arg = why }
 		t.done = true
 		bootrun.apply(run.rec[t.name], t, "failed", why)
 		if api then api.log(t.vm, "%s", why) end
 	end
+	t.child:reap(0)
 end
 
 -- Reads what a task has said: progress lines are printed, events queued.
 local function drain(run, t, api)
-	while t.fd do
-		local data, why = core.fdread(t.fd)
-		if data == nil and why == "again" then return end
-		-- EOF, or a pipe that cannot be read: the task has said all.
-		if not data or data == "" then return finish(run, t, api) end
-		t.buf = t.buf .. data
-		for line in t.buf:gmatch("([^\n]*)\n") do
-			local kind, arg = decode(line)
-			if kind == "log" then
-				local text = arg:gsub("^" .. t.name:gsub("%p", "%%%0") ..
-					": ", "")
-				api.log(t.vm, "%s", text)
-			else
-				if bootrun.FINAL[kind] then t.done = true end
-				t.state = kind
-				bootrun.apply(run.rec[t.name], t, kind, arg)
-				local say = bootrun.SAY[kind]
-				if say and not (kind == "stopped" and t.kind == "stop") then
-					api.log(t.vm, say, arg, core.now() - t.t0)
-				end
-				t.queue[#t.queue + 1] = { kind = kind, arg = arg }
+	for _, r in ipairs(t.child:read()) do
+		local kind, arg = r.kind, r.text
+		if kind == "log" then
+			local text = arg:gsub("^" .. t.name:gsub("%p", "%%%0") ..
+				": ", "")
+			api.log(t.vm, "%s", text)
+		else
+			if kind == "error" then kind = "failed" end
+			if bootrun.FINAL[kind] then t.done = true end
+			t.state = kind
+			bootrun.apply(run.rec[t.name], t, kind, arg)
+			local say = bootrun.SAY[kind]
+			if say and not (kind == "stopped" and t.kind == "stop") then
+				api.log(t.vm, say, arg, core.now() - t.t0)
 			end
+			t.queue[#t.queue + 1] = { kind = kind, arg = arg }
 		end
-		t.buf = t.buf:match("[^\n]*$")
 	end
+	if t.child.eof then finish(run, t, api) end
 end
 
 -- Ends a task's child (its lock goes with it) and what it runs: SIGTERM
 -- takes the program it waits for (a hook's, in a group of its own)
 -- along; its own process group goes after it.
 local function abandon(t)
-	if t.fd then
-		if not t.exit then
-			-- Unreaped, the PID and its group are still the task's.
-			core.kill(t.pid, "TERM")
-			core.wait_exit(t.pid, core.now() + TERM_WAIT)
-			core.killpg(t.pid)
-			core.kill(t.pid, "KILL")
-			reap(t, REAP_WAIT)
-		end
-		core.fdclose(t.fd)
-		t.fd = nil
-	end
+	t.child:kill()
 	t.done = true
 end
 
@@ -363,21 +301,20 @@ function M.new(vms, opt)
 	-- at the deadline; nil, "idle" when none of them has more to say.
 	function api.wait(tasks, deadline)
 		while true do
-			local fds, by = {}, {}
+			local open, by = {}, {}
 			for _, t in ipairs(tasks) do
 				if #t.queue > 0 then
 					return t, table.remove(t.queue, 1)
 				end
-				if t.fd then
-					fds[#fds + 1] = t.fd
-					by[#fds] = t
+				if t.child.fd then
+					open[#open + 1] = t.child
+					by[t.child] = t
 				end
 			end
-			if #fds == 0 then return nil, "idle" end
+			if #open == 0 then return nil, "idle" end
 			if core.now() >= deadline then return nil, "timeout" end
-			local r = core.poll(fds, deadline)
-			for i, yes in ipairs(r) do
-				if yes then drain(run, by[i], api) end
+			for _, c in ipairs(child.poll(open, deadline)) do
+				drain(run, by[c], api)
 			end
 		end
 	end
@@ -387,7 +324,7 @@ function M.new(vms, opt)
 	-- After the policy: no task outlives the command.
 	function run.close()
 		for _, t in ipairs(run.tasks) do
-			if t.fd then abandon(t) end
+			if t.child.fd or not t.child.exit then abandon(t) end
 		end
 	end
 

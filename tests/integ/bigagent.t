@@ -2,6 +2,7 @@
 # bigagent: a guest whose agent answers every command with 300 KB of
 # error text (nvq.bigagent) cannot hold startall past its readiness
 # timeout, nor flood the terminal: each line nvqctl prints stays short.
+# Its post_start hook logs 256 KB too (it took startall minutes once).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/guest.sh"
 
@@ -13,6 +14,10 @@ AUTOSTART=yes
 BOOT_READY=agent
 BOOT_READY_TIMEOUT=5
 CONF
+mkdir -p "$NVQCTL_CONFDIR/hooks"
+cat >"$NVQCTL_CONFDIR/hooks/big.lua" <<'HOOK'
+return { post_start = function(vm) vm:log("%s", ("y"):rep(256 * 1024)) end }
+HOOK
 
 t0=$(date +%s.%N)
 "$NVQCTL" startall >"$TMP/out" 2>"$TMP/err"

@@ -90,7 +90,7 @@ function M.waves(vms, reverse)
 		if eff[name] then return eff[name] end
 		local v = by[name].v
 		local o = v.cfg.BOOT_ORDER or 100
-		eff[name] = o	-- no cycles (bootgraph.check): a guard only
+		eff[name] = o	-- stopall may meet a cycle: cut it here
 		for _, d in ipairs(list(v.cfg.BOOT_AFTER)) do
 			if by[d] then o = math.max(o, order(d)) end
 		end
@@ -194,8 +194,9 @@ end
 -- reported as file:line, and one that spins past limit is stopped (it
 -- sees the API and the VMs through bootview, which cuts every time it
 -- passes to the limit).
-function M.policy(fn, api, vms, opt, limit)
-	local policy, where = userlua.load_policy("boot", limit)
+-- builtin: the shipped policy, whatever the user installed.
+function M.policy(fn, api, vms, opt, limit, builtin)
+	local policy, where = userlua.load_policy("boot", limit, builtin)
 	if policy == nil then
 		return nil, "cannot load the boot policy: " .. tostring(where)
 	end

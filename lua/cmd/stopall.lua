@@ -12,13 +12,34 @@ local vmarg = require "vm.arg"
 
 local POLICY_SLACK = 60	-- seconds a policy may run past its deadline
 
--- HOST_SHUTDOWN_FORCE=yes: whatever the policy did (or failed to do),
--- no QEMU of the set is left running.
-local function force_left(api, run, vms)
+local function still_running(vms)
 	local left = {}
 	for _, v in ipairs(vms) do
 		if v:alive() then left[#left + 1] = v end
 	end
+	return left
+end
+
+-- After a boot policy that failed, or returned with VMs it should
+-- have stopped still running: the built-in policy stops them in the
+-- time left, each through its own shutdown policy, forcing only at the
+-- deadline (or leaving them, HOST_SHUTDOWN_FORCE=no).
+local function finish_builtin(api, run, vms, popt, limit)
+	local left = still_running(vms)
+	if #left == 0 then return end
+	local names = {}
+	for i, v in ipairs(left) do names[i] = v.name end
+	api.say("the built-in boot policy stops %s in the %.0fs left",
+		table.concat(names, " "), math.max(0, popt.deadline - api.now()))
+	local ok, why = bootrun.policy("stopall", api, left, popt, limit, true)
+	if not ok then util.warn("%s", why) end
+	run.close()
+end
+
+-- HOST_SHUTDOWN_FORCE=yes: whatever the policies did (or failed to
+-- do), no QEMU of the set is left running.
+local function force_left(api, run, vms)
+	local left = still_running(vms)
 	if #left == 0 then return end
 	local names = {}
 	for i, v in ipairs(left) do names[i] = v.name end
@@ -63,15 +84,17 @@ return { run = function(pos, opts)
 	end
 	local hev = { context = "host-shutdown", deadline = deadline }
 	if not dry then bootrun.global_hook("shutdown_begin", hev) end
-	local ok, why = bootrun.policy("stopall", api, vms, { dry_run = dry,
-		deadline = deadline, timeout = timeout },
+	local popt = { dry_run = dry, deadline = deadline, timeout = timeout }
+	local ok, why = bootrun.policy("stopall", api, vms, popt,
 		deadline + POLICY_SLACK)
 	if not ok then util.warn("%s", why) end
 	if not dry then
 		run.close()
-		if global.HOST_SHUTDOWN_FORCE ~= false then
-			force_left(api, run, vms)
+		local force = global.HOST_SHUTDOWN_FORCE ~= false
+		if not ok or force then
+			finish_builtin(api, run, vms, popt, deadline + POLICY_SLACK)
 		end
+		if force then force_left(api, run, vms) end
 		bootrun.global_hook("shutdown_end", hev)
 	end
 	return bootrun.finish(run, api, opts, ok, dry and string.format(

@@ -6,6 +6,7 @@ local core = require "nvq.core"
 local bootrun = require "boot.run"
 local orch = require "boot.orch"
 local orchsim = require "boot.sim"
+local policychild = require "boot.policychild"
 local paths = require "base.paths"
 local util = require "base.util"
 
@@ -35,12 +36,20 @@ return { run = function(pos, opts)
 			global.BOOT_PARALLEL or 1)
 	end
 	if not dry then bootrun.global_hook("boot_begin", { context = "boot" }) end
-	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
-	if not ok then util.warn("%s", why) end
-	if not dry then
-		run.close()	-- no task outlives startall
-		bootrun.global_hook("boot_end", { context = "boot" })
+	local ok, why
+	if dry then
+		ok, why = bootrun.policy("startall", api, vms, { dry_run = dry },
+			limit)
+	else
+		local how
+		ok, why, how = policychild.run("startall", api, run, vms,
+			{ dry_run = dry }, limit)
+		-- Interrupted: the VMs stay as they are, no hook runs.
+		if how ~= "signal" then
+			bootrun.global_hook("boot_end", { context = "boot" })
+		end
 	end
+	if not ok then util.warn("%s", why) end
 	return bootrun.finish(run, api, opts, ok, dry and string.format(
 		"worst case: %ds until the last VM is ready",
 		math.floor(api.elapsed() + 0.5)))

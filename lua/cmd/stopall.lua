@@ -6,6 +6,7 @@ local bootset = require "boot.set"
 local bootrun = require "boot.run"
 local orch = require "boot.orch"
 local orchsim = require "boot.sim"
+local policychild = require "boot.policychild"
 local paths = require "base.paths"
 local util = require "base.util"
 local vmarg = require "vm.arg"
@@ -85,16 +86,28 @@ return { run = function(pos, opts)
 	local hev = { context = "host-shutdown", deadline = deadline }
 	if not dry then bootrun.global_hook("shutdown_begin", hev) end
 	local popt = { dry_run = dry, deadline = deadline, timeout = timeout }
-	local ok, why = bootrun.policy("stopall", api, vms, popt,
-		deadline + POLICY_SLACK)
+	local ok, why, how
+	if dry then
+		ok, why = bootrun.policy("stopall", api, vms, popt,
+			deadline + POLICY_SLACK)
+	else
+		ok, why, how = policychild.run("stopall", api, run, vms, popt,
+			deadline)
+		if how == "signal" then run.signal = true end
+	end
 	if not ok then util.warn("%s", why) end
-	if not dry then
-		run.close()
+	if not dry and not run.signal then
 		local force = global.HOST_SHUTDOWN_FORCE ~= false
 		if not ok or force then
 			finish_builtin(api, run, vms, popt, deadline + POLICY_SLACK)
 		end
-		if force then force_left(api, run, vms) end
+		if force and not run.signal then force_left(api, run, vms) end
+	end
+	if run.signal then
+		-- Interrupted: the VMs stay as they are, no hook runs.
+		run.close()
+		ok = false
+	elseif not dry then
 		bootrun.global_hook("shutdown_end", hev)
 	end
 	return bootrun.finish(run, api, opts, ok, dry and string.format(

@@ -86,3 +86,26 @@ like "$OUT" "*the built-in boot policy stops * in the 2[0-9]s left*" \
     "a boot policy that raises: the built-in one takes over"
 clean "raising policy"
 [ "$RC" -eq 1 ] || diag "$OUT" "$ERR"
+
+# A boot policy stuck in a C call (opening a FIFO nobody writes): the
+# deadline holds, the built-in policy forces what is left at it, and
+# nothing of stopall is left behind.
+mkfifo "$TMP/fifo"
+cat >"$NVQCTL_CONFDIR/policies/boot.lua" <<LUA
+return { stopall = function(api, vms, opt)
+	io.open("$TMP/fifo", "r")
+end }
+LUA
+echo "HOST_SHUTDOWN_TIMEOUT=20" >"$NVQCTL_CONFDIR/nvqctl.conf"
+up
+t0=$(now)
+run timeout 60 "$NVQCTL" stopall
+t=$(secs "$t0" "$(now)")
+awk -v t="$t" 'BEGIN { exit !(t <= 30) }'
+ok $? "a policy stuck in a C call: stopall returned after ${t}s (deadline 20s, bound 30s)"
+is "$(running_count)" 0 "a policy stuck in a C call: no QEMU left"
+like "$ERR" "*boot policy did not finish by its limit*" \
+    "a policy stuck in a C call: said so"
+is "$(ps -eo args | grep -c "^$NVQCTL stopall")" 0 \
+    "a policy stuck in a C call: no process of stopall left"
+[ "$RC" -eq 1 ] || diag "$OUT" "$ERR"

@@ -176,15 +176,19 @@ function M.new(vms, opt)
 	-- and the policy print, and the programs they run, go to standard
 	-- error, in this process and in the tasks forked from it.
 	if opt.json then userlua.out = io.stderr end
-	local run = { t0 = core.now(), vms = vms, rec = {}, tasks = {},
+	local run = { t0 = core.now(), vms = {}, rec = {}, tasks = {},
 		out = opt.json and io.stderr or io.stdout, global = opt.global,
-		deadline = opt.deadline, command = opt.command }
-	for _, v in ipairs(vms) do
-		run.rec[v.name] = { name = v.name, notes = {}, ok = false,
-			result = opt.initial or "not acted on", check = v.check,
-			initial = opt.initial or "not acted on" }
-	end
+		deadline = opt.deadline, command = opt.command,
+		initial = opt.initial or "not acted on" }
+	for _, v in ipairs(vms) do M.add(run, v) end
 	return run
+end
+
+-- Adds a VM to the run (one found after it began), with its record.
+function M.add(run, v)
+	run.vms[#run.vms + 1] = v
+	run.rec[v.name] = { name = v.name, notes = {}, ok = false,
+		result = run.initial, check = v.check, initial = run.initial }
 end
 
 -- The policy ------------------------------------------------------------

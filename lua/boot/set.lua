@@ -127,8 +127,9 @@ local function fallback_cfg(name)
 end
 
 -- For stopall: the named VMs in the order given (running or not), else
--- every running VM.
-function M.for_stop(names)
+-- every running VM.  quiet: a config that does not load is not warned
+-- of (a second look).
+function M.for_stop(names, quiet)
 	local vms = {}
 	if #names == 0 then
 		for _, n in ipairs(paths.vm_names_and_running()) do
@@ -136,7 +137,10 @@ function M.for_stop(names)
 			if probe:alive() then
 				local cfg, why = vmarg.config(n, "list")
 				if not cfg then
-					util.warn("%s; stopping %s with the default ladder", why, n)
+					if not quiet then
+						util.warn("%s; stopping %s with the default ladder",
+							why, n)
+					end
 					cfg = fallback_cfg(n)
 				end
 				local v, err = entry(n, cfg)

@@ -2,6 +2,7 @@
 -- order the boot policy (policies/boot.lua) decides, one child process
 -- per VM (lua/boot/orch.lua), and prints what became of each.
 local bootset = require "boot.set"
+local cmdlock = require "boot.cmdlock"
 local core = require "nvq.core"
 local bootrun = require "boot.run"
 local orch = require "boot.orch"
@@ -35,7 +36,11 @@ return { run = function(pos, opts)
 		api.say("plan: %d VMs, at most %d starting at once", #vms,
 			global.BOOT_PARALLEL or 1)
 	end
-	if not dry then bootrun.global_hook("boot_begin", { context = "boot" }) end
+	local held	-- startall.lock, until the end: stopall finds us by it
+	if not dry then
+		held = util.check(cmdlock.for_startall())
+		bootrun.global_hook("boot_begin", { context = "boot" })
+	end
 	local ok, why
 	if dry then
 		ok, why = bootrun.policy("startall", api, vms, { dry_run = dry },
@@ -50,7 +55,9 @@ return { run = function(pos, opts)
 		end
 	end
 	if not ok then util.warn("%s", why) end
-	return bootrun.finish(run, api, opts, ok, dry and string.format(
+	local rc = bootrun.finish(run, api, opts, ok, dry and string.format(
 		"worst case: %ds until the last VM is ready",
 		math.floor(api.elapsed() + 0.5)))
+	if held then held:unlock() end
+	return rc
 end }

@@ -3,6 +3,7 @@
 -- through its own shutdown policy in a child process of its own, all
 -- within one deadline, after which those left are forced at once.
 local bootset = require "boot.set"
+local cmdlock = require "boot.cmdlock"
 local bootrun = require "boot.run"
 local orch = require "boot.orch"
 local orchsim = require "boot.sim"
@@ -60,6 +61,19 @@ local function force_left(api, run, vms)
 	run.close()
 end
 
+-- A VM that began to run after stopall looked (one a startall it ended
+-- had just launched): stopped the same way, in the time left.
+local function late(api, run, popt, limit)
+	local more = {}
+	for _, v in ipairs(bootset.for_stop({}, true) or {}) do
+		if not run.rec[v.name] then
+			bootrun.add(run, v)
+			more[#more + 1] = v
+		end
+	end
+	if #more > 0 then finish_builtin(api, run, more, popt, limit) end
+end
+
 return { run = function(pos, opts)
 	for _, n in ipairs(pos) do
 		if not paths.valid_name(n) then
@@ -70,13 +84,21 @@ return { run = function(pos, opts)
 		util.check(vmarg.seconds(opts.timeout, "timeout"))
 	local global = util.check(bootset.global())
 	timeout = timeout or global.HOST_SHUTDOWN_TIMEOUT or 300
-	local vms = util.check(bootset.for_stop(pos))
 	local dry = opts.n or opts["dry-run"]
+	-- Named VMs are checked before anything is done.
+	local vms = (dry or #pos > 0) and util.check(bootset.for_stop(pos))
 	local ropt = { json = opts.json, global = global, command = "stopall",
 		initial = "not stopped" }
-	local api, run = (dry and orchsim.new or orch.new)(vms, ropt)
+	local api, run = (dry and orchsim.new or orch.new)({}, ropt)
 	local deadline = api.now() + timeout
 	run.deadline, api.deadline = deadline, deadline
+	local held	-- the locks, until the end: no startall meanwhile
+	if not dry then
+		-- What runs is known once a startall in progress has ended.
+		held = util.check(cmdlock.for_stopall(deadline, api.say))
+		vms = util.check(bootset.for_stop(pos))
+	end
+	for _, v in ipairs(vms) do bootrun.add(run, v) end
 	if #vms == 0 then
 		api.say("no VM to stop")
 	else
@@ -102,6 +124,9 @@ return { run = function(pos, opts)
 			finish_builtin(api, run, vms, popt, deadline + POLICY_SLACK)
 		end
 		if force and not run.signal then force_left(api, run, vms) end
+		if #pos == 0 and not run.signal then
+			late(api, run, popt, deadline + POLICY_SLACK)
+		end
 	end
 	if run.signal then
 		-- Interrupted: the VMs stay as they are, no hook runs.
@@ -110,7 +135,9 @@ return { run = function(pos, opts)
 	elseif not dry then
 		bootrun.global_hook("shutdown_end", hev)
 	end
-	return bootrun.finish(run, api, opts, ok, dry and string.format(
+	local rc = bootrun.finish(run, api, opts, ok, dry and string.format(
 		"worst case: %ds of the %ds deadline",
 		math.floor(api.elapsed() + 0.5), timeout))
+	for _, lk in ipairs(held or {}) do lk:unlock() end
+	return rc
 end }

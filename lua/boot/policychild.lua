@@ -49,6 +49,12 @@ local function reporter(run, send)
 				told[t] = "forked"
 				send("task", string.format("%d %s %.3f", t.pid, t.kind, t.t0))
 			end
+			if t.state == "forcing" and told[t] == "forked" then
+				-- A stop task forcing its VM: a forcing, for the limit.
+				told[t] = "forcing"
+				send("task", string.format("%d force %.3f", t.pid,
+					core.now()))
+			end
 			if t.child.exit and told[t] ~= "reaped" then
 				told[t] = "reaped"
 				send("reaped", t.pid)

@@ -99,3 +99,36 @@ if [ "$(uname -s)" = Linux ]; then
 	awk -v t="$t" 'BEGIN { exit !(t <= 1) }'
 	ok $? "SIGKILL: every process of startall gone after ${t}s (bound 1s)"
 fi
+
+# SIGINT to stopall while a guest ignores its ACPI button: the stop
+# task ends, the VM is not forced, exit 1, and no hook phase follows.
+guest_vm deaf no nvq.noacpi
+echo "MEMORY=128M" >>"$NVQCTL_CONFDIR/vm/deaf.conf"
+mkdir -p "$NVQCTL_CONFDIR/hooks"
+cat >"$NVQCTL_CONFDIR/hooks/all.lua" <<LUA
+return { shutdown_end = function()
+	local f = assert(io.open("$TMP/shutdown_end", "w")); f:close()
+end }
+LUA
+"$NVQCTL" start deaf >/dev/null 2>&1
+dpid=$(qemu_pid deaf)
+perl -e '$SIG{INT} = "DEFAULT"; exec @ARGV or die' "$NVQCTL" stopall --timeout 30 deaf \
+    >"$TMP/so.out" 2>"$TMP/so.err" &
+spid=$!
+await "$TMP/so.out" "deaf:" 10
+sleep 1
+kill -INT $spid
+t0=$(now)
+wait $spid
+rc=$?
+while [ "$(ps -eo args | grep -c "^$NVQCTL stopall")" -gt 0 ] &&
+    [ "$(secs "$t0" "$(now)" | cut -d. -f1)" -lt 5 ]; do sleep 0.02; done
+t=$(secs "$t0" "$(now)")
+is "$rc" 1 "SIGINT to stopall: exit 1"
+awk -v t="$t" 'BEGIN { exit !(t <= 1) }'
+ok $? "SIGINT to stopall: every process of it gone after ${t}s (bound 1s)"
+kill -0 "$dpid" 2>/dev/null
+ok $? "SIGINT to stopall: the VM it was stopping still runs (not forced)"
+unlike "$(cat "$TMP/so.out")" "*forc*" "SIGINT to stopall: nothing forced"
+[ ! -e "$TMP/shutdown_end" ]
+ok $? "SIGINT to stopall: no shutdown_end hook after it"

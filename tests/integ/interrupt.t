@@ -15,8 +15,6 @@ guest_vm sv isa-serial
 printf 'MEMORY=128M\nBOOT_READY=serial:never-printed\nBOOT_READY_TIMEOUT=60\n' \
     >>"$NVQCTL_CONFDIR/vm/sv.conf"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # ours: how many processes of "nvqctl startall" run (the command, the
 # boot policy's process, the tasks: all forks of it).
 ours() { ps -eo args | grep -c "^$NVQCTL startall"; }

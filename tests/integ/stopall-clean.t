@@ -23,17 +23,8 @@ guest_vm cb isa-serial
 printf 'MEMORY=128M\nBOOT_AFTER=cb\n' >>"$NVQCTL_CONFDIR/vm/ca.conf"
 printf 'MEMORY=128M\nBOOT_AFTER=ca\n' >>"$NVQCTL_CONFDIR/vm/cb.conf"
 
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 # result NAME: the summary's result for NAME.
 result() { printf '%s\n' "$OUT" | sed -n "s/^$1  *[0-9.-]*  //p"; }
-running_count() {
-	_c=0
-	for _p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
-		[ -f "$_p" ] && kill -0 "$(cat "$_p")" 2>/dev/null && _c=$((_c + 1))
-	done
-	echo $_c
-}
 # up: starts ca and cb at once and waits until both guests answer.
 up() {
 	"$NVQCTL" start ca >"$TMP/sa.out" 2>"$TMP/sa.err" &

@@ -13,15 +13,6 @@ for n in a1 a2 a3; do
 	printf 'MEMORY=128M\nBOOT_READY=agent\nAUTOSTART=yes\n' \
 	    >>"$NVQCTL_CONFDIR/vm/$n.conf"
 done
-running_count() {
-	_c=0
-	for _p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
-		[ -f "$_p" ] && kill -0 "$(cat "$_p")" 2>/dev/null && _c=$((_c + 1))
-	done
-	echo $_c
-}
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 "$NVQCTL" startall >"$TMP/sa.out" 2>"$TMP/sa.err" &
 spid=$!

@@ -9,6 +9,7 @@
 local bootrun = require "boot.run"
 local child = require "base.child"
 local core = require "nvq.core"
+local userlua = require "ulua.runner"
 local util = require "base.util"
 
 local M = {}
@@ -169,8 +170,10 @@ function M.run(fn, api, run, vms, popt, limit)
 		if c.eof then break end
 		if core.now() >= hard_limit(st) then
 			end_all(st)
-			return nil, string.format("the boot policy did not finish " ..
-				"by its limit (+%ds): ended", M.GRACE), "limit"
+			local p = userlua.find_policy("boot")
+			return nil, string.format("the boot policy (%s) did not " ..
+				"finish by its limit (+%ds): ended", tostring(p.file or
+				p.builtin), M.GRACE), "limit"
 		end
 		child.poll({ c }, hard_limit(st))
 	end

@@ -26,12 +26,15 @@
  * Buffered output is flushed first: a child would otherwise write the
  * parent's pending lines a second time.
  */
+static pid_t fork_parent;	/* who forked this process, for task_init */
+
 static int
 l_fork(lua_State *L)
 {
 	pid_t pid;
 
 	nvq_childwait();
+	fork_parent = getpid();
 	fflush(NULL);
 	if ((pid = fork()) == -1)
 		return nvq_fail(L, "fork", errno);
@@ -133,8 +136,9 @@ l_waitpid(lua_State *L)
 
 /*
  * task_init(): in a task just forked: a process group of its own, so
- * that what it runs can be killed with it, and SIGTERM ending it along
- * with the program it is running (nvq_task_signals).
+ * that what it runs can be killed with it, SIGTERM ending it along
+ * with the program it is running (nvq_task_signals), and the same
+ * SIGTERM when the process that forked it dies, however it died.
  */
 static int
 l_task_init(lua_State *L)
@@ -142,6 +146,7 @@ l_task_init(lua_State *L)
 	(void)L;
 	setpgid(0, 0);
 	nvq_task_signals();
+	os_parent_death(fork_parent);
 	return 0;
 }
 

@@ -162,11 +162,13 @@ l_write_fd(lua_State *L)
 /*
  * catch_signals({"INT", "TERM", ...}): from now on those signals only
  * set a flag that caught() returns, so a loop can clean up and leave.
+ * A signal ignored by whoever started us stays ignored: the shell does
+ * that to SIGINT for a command it runs in the background.
  */
 static int
 l_catch_signals(lua_State *L)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 	int i, n;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -185,7 +187,9 @@ l_catch_signals(lua_State *L)
 				break;
 		if (known[k].name == NULL)
 			return luaL_error(L, "cannot catch signal %s", name);
-		sigaction(known[k].sig, &sa, NULL);
+		if (sigaction(known[k].sig, NULL, &old) == -1 ||
+		    old.sa_handler != SIG_IGN)
+			sigaction(known[k].sig, &sa, NULL);
 		lua_pop(L, 1);
 	}
 	return 0;

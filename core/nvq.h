@@ -40,6 +40,7 @@ int	nvq_poll_exit(pid_t, double);
 void	nvq_childwait(void);
 void	nvq_task_signals(void);
 int	os_nvmm_probe(char *, size_t);
+void	os_parent_death(pid_t);
 
 /* Shared by the modules that make up nvq.core. */
 double	nvq_checkdeadline(lua_State *, int);

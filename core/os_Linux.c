@@ -4,6 +4,7 @@
  * matters because a daemonized QEMU's parent (PID 1 in a container)
  * may take seconds to reap; kill(pid, 0) would still succeed.
  */
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -129,4 +130,17 @@ os_nvmm_probe(char *why, size_t len)
 {
 	snprintf(why, len, "NVMM exists only on NetBSD");
 	return 0;
+}
+
+/*
+ * A child of nvqctl gets SIGTERM when its parent dies, even by SIGKILL:
+ * no task outlives the command that forked it.  A parent already gone
+ * before the call is seen as a new parent.
+ */
+void
+os_parent_death(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		kill(getpid(), SIGTERM);
 }

@@ -171,3 +171,13 @@ os_nvmm_probe(char *why, size_t len)
 	return 0;
 }
 #endif
+
+/*
+ * NetBSD has no parent-death signal: a child learns of its parent's
+ * death only when a report to it fails (EPIPE).
+ */
+void
+os_parent_death(pid_t parent)
+{
+	(void)parent;
+}

@@ -128,6 +128,21 @@ function P.stopall(api, vms, opt)
 		finished[t.name] = true
 	end
 
+	local function stop(v)
+		local left = deadline - reserve - api.now()
+		local timeout = math.max(1, math.floor(0.5 + math.min(
+			v.cfg.SHUTDOWN_TIMEOUT, left)))
+		-- A VM whose own ladder gives up is forced at once, in its
+		-- task (under its lock), not at the deadline.
+		local t = api.stop(v, { timeout = timeout,
+			force_after = host_force or v.cfg.SHUTDOWN_FORCE })
+		if t then
+			running[#running + 1] = t
+		else
+			finished[v.name] = true
+		end
+	end
+
 	local waves = api.waves(vms, true)
 	for n, wave in ipairs(waves) do
 		if api.now() >= deadline then break end
@@ -143,26 +158,27 @@ function P.stopall(api, vms, opt)
 				end
 				if ready then
 					table.remove(pending, i)
-					local left = deadline - reserve - api.now()
-					local timeout = math.max(1, math.floor(0.5 + math.min(
-						v.cfg.SHUTDOWN_TIMEOUT, left)))
-					-- A VM whose own ladder gives up is forced at once,
-					-- in its task (under its lock), not at the deadline.
-					local t = api.stop(v, { timeout = timeout,
-						force_after = host_force or v.cfg.SHUTDOWN_FORCE })
-					if t then
-						running[#running + 1] = t
-					else
-						finished[v.name] = true
-					end
+					stop(v)
 				else
 					i = i + 1
 				end
 			end
 			if #pending > 0 then
-				local t = api.wait(running, deadline)
-				if not t then break end
-				settle(t)
+				local t, why = api.wait(running, deadline)
+				if t then
+					settle(t)
+				elseif why == "idle" then
+					-- Nothing under way can free them: they wait for
+					-- one another (a cycle in the configs).  Each
+					-- still gets its clean stop, all of them at once.
+					api.say("%s wait for one another (a BOOT_AFTER or " ..
+						"BOOT_REQUIRES cycle): stopping them together",
+						names_of(pending))
+					for _, v in ipairs(pending) do stop(v) end
+					pending = {}
+				else
+					break
+				end
 			end
 		end
 		-- The next wave once this one is done.

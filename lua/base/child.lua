@@ -129,7 +129,8 @@ function Child:reap(wait)
 			return st
 		end
 		if core.now() >= deadline then return nil end
-		core.sleep(0.01)
+		-- Woken at its exit (pidfd, kqueue), not on a polling tick.
+		core.wait_exit(self.pid, deadline)
 	end
 end
 

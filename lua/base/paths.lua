@@ -34,6 +34,13 @@ function M.runtime(name)
 	}
 end
 
+-- The lock a running startall or stopall (command) holds, so that the
+-- other finds it: stopall ends a startall, startall refuses to run
+-- during a stopall.
+function M.boot_lock(command)
+	return M.rundir() .. "/" .. command .. ".lock"
+end
+
 -- The QMP socket for nvqctl's own short calls: control.sock, or the
 -- monitor for a VM started before there was one.
 function M.qmp_socket(rt)

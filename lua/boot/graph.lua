@@ -150,6 +150,15 @@ function M.check(cfgs)
 	return true
 end
 
+-- cycle(cfgs, name) -> the names of one cycle through name (ending
+-- with name again), or nil when name is in none.
+function M.cycle(cfgs, name)
+	for _, comp in ipairs(components(cfgs, sorted_keys(cfgs))) do
+		if comp[name] then return cycle_from(cfgs, name, comp) end
+	end
+	return nil
+end
+
 -- The relations among the VMs of one startall or stopall.  names is an
 -- array or a set of selected VM names, all in cfgs.  Returns a table
 -- name -> { after = {...}, requires = {...}, dependants = {...},

@@ -301,6 +301,13 @@ function M.new(vms, opt)
 	-- at the deadline; nil, "idle" when none of them has more to say.
 	function api.wait(tasks, deadline)
 		while true do
+			-- SIGINT or SIGTERM (caught by the command): the policy
+			-- ends here, nothing more is done to any VM.
+			local sig = core.caught()
+			if sig then
+				run.signal = sig
+				error("interrupted by SIG" .. sig, 0)
+			end
 			local open, by = {}, {}
 			for _, t in ipairs(tasks) do
 				if #t.queue > 0 then

@@ -90,7 +90,7 @@ function M.waves(vms, reverse)
 		if eff[name] then return eff[name] end
 		local v = by[name].v
 		local o = v.cfg.BOOT_ORDER or 100
-		eff[name] = o	-- no cycles (bootgraph.check): a guard only
+		eff[name] = o	-- stopall may meet a cycle: cut it here
 		for _, d in ipairs(list(v.cfg.BOOT_AFTER)) do
 			if by[d] then o = math.max(o, order(d)) end
 		end
@@ -176,15 +176,19 @@ function M.new(vms, opt)
 	-- and the policy print, and the programs they run, go to standard
 	-- error, in this process and in the tasks forked from it.
 	if opt.json then userlua.out = io.stderr end
-	local run = { t0 = core.now(), vms = vms, rec = {}, tasks = {},
+	local run = { t0 = core.now(), vms = {}, rec = {}, tasks = {},
 		out = opt.json and io.stderr or io.stdout, global = opt.global,
-		deadline = opt.deadline, command = opt.command }
-	for _, v in ipairs(vms) do
-		run.rec[v.name] = { name = v.name, notes = {}, ok = false,
-			result = opt.initial or "not acted on", check = v.check,
-			initial = opt.initial or "not acted on" }
-	end
+		deadline = opt.deadline, command = opt.command,
+		initial = opt.initial or "not acted on" }
+	for _, v in ipairs(vms) do M.add(run, v) end
 	return run
+end
+
+-- Adds a VM to the run (one found after it began), with its record.
+function M.add(run, v)
+	run.vms[#run.vms + 1] = v
+	run.rec[v.name] = { name = v.name, notes = {}, ok = false,
+		result = run.initial, check = v.check, initial = run.initial }
 end
 
 -- The policy ------------------------------------------------------------
@@ -194,8 +198,9 @@ end
 -- reported as file:line, and one that spins past limit is stopped (it
 -- sees the API and the VMs through bootview, which cuts every time it
 -- passes to the limit).
-function M.policy(fn, api, vms, opt, limit)
-	local policy, where = userlua.load_policy("boot", limit)
+-- builtin: the shipped policy, whatever the user installed.
+function M.policy(fn, api, vms, opt, limit, builtin)
+	local policy, where = userlua.load_policy("boot", limit, builtin)
 	if policy == nil then
 		return nil, "cannot load the boot policy: " .. tostring(where)
 	end

@@ -48,6 +48,23 @@ local function every_config()
 	return cfgs, order
 end
 
+-- cycle(name) -> a one-line warning when name's BOOT_AFTER or
+-- BOOT_REQUIRES is part of a cycle (startall refuses one, a single
+-- start does not wait for anything), or nil.  Configs that do not load
+-- are left out in silence: start reports its own.
+function M.cycle(name)
+	local cfgs = {}
+	for _, n in ipairs(paths.vm_names()) do
+		cfgs[n] = (config.load(n, "list"))
+	end
+	if not cfgs[name] then return nil end
+	local path = bootgraph.cycle(cfgs, name)
+	if not path then return nil end
+	return string.format("BOOT_AFTER/BOOT_REQUIRES cycle: %s (startall " ..
+		"refuses it; stopall stops these VMs together)",
+		table.concat(path, " -> "))
+end
+
 -- For startall: the named VMs in the order given, else every AUTOSTART
 -- VM (sorted by name) and every VM whose config does not load (its
 -- AUTOSTART unknown, it is reported failed rather than forgotten); then,
@@ -110,8 +127,9 @@ local function fallback_cfg(name)
 end
 
 -- For stopall: the named VMs in the order given (running or not), else
--- every running VM.
-function M.for_stop(names)
+-- every running VM.  quiet: a config that does not load is not warned
+-- of (a second look).
+function M.for_stop(names, quiet)
 	local vms = {}
 	if #names == 0 then
 		for _, n in ipairs(paths.vm_names_and_running()) do
@@ -119,7 +137,10 @@ function M.for_stop(names)
 			if probe:alive() then
 				local cfg, why = vmarg.config(n, "list")
 				if not cfg then
-					util.warn("%s; stopping %s with the default ladder", why, n)
+					if not quiet then
+						util.warn("%s; stopping %s with the default ladder",
+							why, n)
+					end
 					cfg = fallback_cfg(n)
 				end
 				local v, err = entry(n, cfg)

@@ -2,10 +2,12 @@
 -- order the boot policy (policies/boot.lua) decides, one child process
 -- per VM (lua/boot/orch.lua), and prints what became of each.
 local bootset = require "boot.set"
+local cmdlock = require "boot.cmdlock"
 local core = require "nvq.core"
 local bootrun = require "boot.run"
 local orch = require "boot.orch"
 local orchsim = require "boot.sim"
+local policychild = require "boot.policychild"
 local paths = require "base.paths"
 local util = require "base.util"
 
@@ -34,14 +36,28 @@ return { run = function(pos, opts)
 		api.say("plan: %d VMs, at most %d starting at once", #vms,
 			global.BOOT_PARALLEL or 1)
 	end
-	if not dry then bootrun.global_hook("boot_begin", { context = "boot" }) end
-	local ok, why = bootrun.policy("startall", api, vms, { dry_run = dry }, limit)
-	if not ok then util.warn("%s", why) end
+	local held	-- startall.lock, until the end: stopall finds us by it
 	if not dry then
-		run.close()	-- no task outlives startall
-		bootrun.global_hook("boot_end", { context = "boot" })
+		held = util.check(cmdlock.for_startall())
+		bootrun.global_hook("boot_begin", { context = "boot" })
 	end
-	return bootrun.finish(run, api, opts, ok, dry and string.format(
+	local ok, why
+	if dry then
+		ok, why = bootrun.policy("startall", api, vms, { dry_run = dry },
+			limit)
+	else
+		local how
+		ok, why, how = policychild.run("startall", api, run, vms,
+			{ dry_run = dry }, limit)
+		-- Interrupted: the VMs stay as they are, no hook runs.
+		if how ~= "signal" then
+			bootrun.global_hook("boot_end", { context = "boot" })
+		end
+	end
+	if not ok then util.warn("%s", why) end
+	local rc = bootrun.finish(run, api, opts, ok, dry and string.format(
 		"worst case: %ds until the last VM is ready",
 		math.floor(api.elapsed() + 0.5)))
+	if held then held:unlock() end
+	return rc
 end }

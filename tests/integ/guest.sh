@@ -63,3 +63,16 @@ gone() {
 
 # rung OUTPUT: the rung named in "stopped by RUNG after Ns".
 rung() { printf '%s\n' "$1" | sed -n -e 's/.*stopped by \([a-z]*\) after.*/\1/p' -e 's/.*killed by \([a-z]*\) after.*/\1/p'; }
+
+# running_count: how many QEMUs of this test run.
+running_count() {
+	_c=0
+	for _p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
+		[ -f "$_p" ] && kill -0 "$(cat "$_p")" 2>/dev/null && _c=$((_c + 1))
+	done
+	echo $_c
+}
+
+# now: the time in seconds; secs T0 T1: T1 - T0 with two decimals.
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }

@@ -26,14 +26,6 @@ start_ticks() {
 	[ -n "$_p" ] && sed 's/^.*) //' "/proc/$_p/stat" | awk '{ print $20 }'
 }
 
-running_count() {
-	_c=0
-	for _p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
-		[ -f "$_p" ] && kill -0 "$(cat "$_p")" 2>/dev/null && _c=$((_c + 1))
-	done
-	echo $_c
-}
-
 # Eight VMs in three waves; w2 waits for w1's agent within wave 10.
 boot_vm w1 virtio-serial "" BOOT_ORDER=10 BOOT_READY=agent AUTOSTART=yes
 boot_vm w2 no "" BOOT_ORDER=10 BOOT_AFTER=w1 AUTOSTART=yes

@@ -19,18 +19,6 @@ boot_vm() {
 	done
 }
 
-running_count() {
-	_c=0
-	for _p in "$NVQCTL_RUNDIR"/*/qemu.pid; do
-		[ -f "$_p" ] && kill -0 "$(cat "$_p")" 2>/dev/null && _c=$((_c + 1))
-	done
-	echo $_c
-}
-
-now() { date +%s.%N; }
-# secs T0 T1 -> T1 - T0 with two decimals
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
 six="s1 s2 s3 s4 s5 s6"
 for n in $six; do boot_vm $n virtio-serial "" BOOT_READY=agent; done
 run "$NVQCTL" startall $six

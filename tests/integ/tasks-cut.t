@@ -27,8 +27,6 @@ return { post_stop = function(vm, ev)
 	rec("end")
 end }
 LUA
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 sleepers() { ps -eo args | grep -c '^sleep 27\.0417$'; }
 
 # A QEMU run that ended unseen: its marker is there, QEMU is not.

@@ -134,4 +134,11 @@ t.like(omsg, "cycle", "order: ... and says cycle")
 t.same(bootgraph.order(cyc, { "a", "c" }), { "a", "c" },
 	"order: a cycle broken by the selection is no cycle")
 
+-- cycle(): the cycle a single start warns of.
+local cc = cfgs({ a = "BOOT_AFTER=b\n", b = "BOOT_REQUIRES=c\n",
+	c = "BOOT_AFTER=a\n", d = "BOOT_AFTER=a\n" })
+t.same(bootgraph.cycle(cc, "b"), { "b", "c", "a", "b" },
+	"cycle: the cycle through b, back to b")
+t.is(bootgraph.cycle(cc, "d"), nil, "cycle: d only waits for one: none")
+
 return t.done()

@@ -15,6 +15,7 @@
 
 #include "embed.h"
 #include "nvq.h"
+#include "paths.h"	/* NVQ_CONFDIR, NVQ_RUNDIR: written by make */
 
 static const struct nvq_embedded *
 find_embedded(const char *name)

@@ -190,7 +190,8 @@ uninstall:
 # make dist: nvqctl-VERSION.tar.gz of the committed tree, without the
 # pkgsrc description (whose distinfo records the tarball's checksums).
 # The same tree always gives the same bytes: the archive is made from a
-# commit with fixed metadata, dated by the newest entry of CHANGES.
+# commit of the tree less examples/pkgsrc, with fixed metadata, dated by
+# the newest entry of CHANGES (so a new distinfo changes nothing in it).
 # Refused when files git knows about differ from HEAD: they would not
 # be in it.
 DISTNAME=	nvqctl-$(VERSION)
@@ -202,13 +203,16 @@ dist:
 	    git status --short -- . ':(exclude)examples/pkgsrc' >&2; exit 1; }
 	@date=`sed -n 's/^[0-9.]* (\([0-9-]*\)).*/\1/p' CHANGES | sed 1q`; \
 	    test -n "$$date" || { echo "make dist: no dated entry in CHANGES" >&2; exit 1; }; \
-	    tree=`git rev-parse 'HEAD^{tree}'` && \
+	    idx=`mktemp "$${TMPDIR:-/tmp}/nvqdist.XXXXXX"` && \
+	    tree=`GIT_INDEX_FILE=$$idx; export GIT_INDEX_FILE; \
+	    git read-tree HEAD && git rm -r -q --cached examples/pkgsrc && \
+	    git write-tree`; rm -f "$$idx"; test -n "$$tree" && \
 	    c=`echo $(DISTNAME) | GIT_AUTHOR_NAME=nvqctl GIT_AUTHOR_EMAIL=nvqctl \
 	    GIT_COMMITTER_NAME=nvqctl GIT_COMMITTER_EMAIL=nvqctl \
 	    GIT_AUTHOR_DATE="$${date}T00:00:00Z" \
 	    GIT_COMMITTER_DATE="$${date}T00:00:00Z" git commit-tree $$tree` && \
-	    git archive --format=tar --prefix=$(DISTNAME)/ $$c -- . \
-	    ':(exclude)examples/pkgsrc' | gzip -9n > $(DISTNAME).tar.gz.tmp && \
+	    git archive --format=tar --prefix=$(DISTNAME)/ $$c | \
+	    gzip -9n > $(DISTNAME).tar.gz.tmp && \
 	    mv $(DISTNAME).tar.gz.tmp $(DISTNAME).tar.gz && \
 	    echo "$(DISTNAME).tar.gz"
 

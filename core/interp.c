@@ -15,6 +15,7 @@
 
 #include "embed.h"
 #include "nvq.h"
+#include "paths.h"	/* NVQ_CONFDIR, NVQ_RUNDIR: written by make */
 
 static const struct nvq_embedded *
 find_embedded(const char *name)
@@ -123,6 +124,8 @@ open_core(lua_State *L)
 	lua_setfield(L, -2, "builtins");
 	lua_pushliteral(L, NVQ_VERSION);
 	lua_setfield(L, -2, "VERSION");
+	lua_pushliteral(L, LUA_RELEASE);	/* the headers': "Lua 5.4.6" */
+	lua_setfield(L, -2, "LUA_RELEASE");
 	lua_pushliteral(L, NVQ_CONFDIR);
 	lua_setfield(L, -2, "CONFDIR");
 	lua_pushliteral(L, NVQ_RUNDIR);

@@ -21,7 +21,8 @@
 #include "nvq.h"
 
 #define CAPTURE_MAX	(1024 * 1024)	/* bytes kept per stream */
-#define PASS_MAX	(64 * 1024)	/* bytes read per stream per pass */
+/* Not PASS_MAX: NetBSD's <limits.h> has one (via <math.h>). */
+#define DRAIN_PER_PASS	(64 * 1024)	/* bytes read per stream per pass */
 #define DRAIN_MAX	(2 * 1024 * 1024) /* bound on a last drain, against
 					   * a writer that never pauses */
 #define KILL_WAIT	5.0		/* seconds for SIGKILL to work */
@@ -206,7 +207,7 @@ collect(struct child *c, int timed, double deadline)
 		}
 		for (i = 0; i < n; i++)
 			if (pfd[i].revents != 0)
-				sink_drain(ps[i], PASS_MAX);
+				sink_drain(ps[i], DRAIN_PER_PASS);
 	}
 }
 

@@ -13,14 +13,8 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* The one place the version is written: the Makefile reads it here. */
 #define NVQ_VERSION	"0.2.0"
-
-#ifndef NVQ_CONFDIR
-#define NVQ_CONFDIR	"/usr/local/etc/nvqctl"
-#endif
-#ifndef NVQ_RUNDIR
-#define NVQ_RUNDIR	"/var/run/nvqctl"
-#endif
 
 /* clock.c */
 double	nvq_now(void);

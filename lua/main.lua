@@ -134,8 +134,7 @@ local function dispatch(argv)
 		usage(io.stderr)
 		return 2
 	elseif first == "-V" or first == "--version" then
-		print("nvqctl " .. core.VERSION)
-		return 0
+		return require("cmd.version").run()
 	elseif first == "-h" or first == "--help" or first == "help" then
 		usage(io.stdout)
 		return 0

@@ -6,7 +6,9 @@ set -u
 what=${1:-check}
 
 debs="gcc make pkg-config liblua5.4-dev lua-cjson"
-pkgs="lua54 lua54-cjson"
+# pkgconf: NetBSD's base has no pkg-config and lua54 does not pull it in;
+# without it the build would take the base system's <lua.h>.
+pkgs="pkgconf lua54 lua54-cjson"
 case $what in
 check|demo)
 	debs="$debs qemu-system-x86 qemu-guest-agent busybox-static perl"
@@ -18,8 +20,9 @@ esac
 if [ "$(uname -s)" != Linux ] || ! command -v dpkg-query >/dev/null 2>&1
 then
 	# NetBSD and others: say what to install; the build will tell the rest.
-	if ! pkg-config --exists lua-5.4 2>/dev/null &&
-	    ! pkg-config --exists lua5.4 2>/dev/null; then
+	if ! command -v pkg-config >/dev/null 2>&1 ||
+	    { ! pkg-config --exists lua-5.4 2>/dev/null &&
+	    ! pkg-config --exists lua5.4 2>/dev/null; }; then
 		echo "deps: install the dependencies first: pkgin install $pkgs" \
 		    "(or pkg_add them)" >&2
 		exit 1

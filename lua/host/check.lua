@@ -127,6 +127,8 @@ local function qemu_version(bin)
 	return v
 end
 
+M.qemu_version = qemu_version	-- for nvqctl -V
+
 -- Each distinct QEMU_BIN once: the global one (the default, or the
 -- global file's) and every VM's.  A binary a VM needs is a FAIL when it
 -- cannot run; the global one that no VM uses only a WARN.

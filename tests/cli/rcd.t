@@ -180,23 +180,4 @@ wait $first
 is "$?" 1 "... and the first its own"
 
 # make install writes the command path into the rc.d script and the
-# systemd unit.
-for mk in make bmake; do
-	command -v $mk >/dev/null 2>&1 || { diag "no $mk here"; continue; }
-	dest="$TMP/dest-$mk"
-	(unset MAKEFLAGS MFLAGS MAKELEVEL; cd "$TOP" &&
-	    $mk install DESTDIR="$dest" PREFIX=/usr/pkg) >"$TMP/out" 2>&1
-	is "$?" 0 "$mk install DESTDIR PREFIX=/usr/pkg"
-	ex="$dest/usr/pkg/share/examples/nvqctl"
-	grep -q '^_nvqctl_bin="/usr/pkg/sbin/nvqctl"$' "$ex/rc.d/nvqctl"
-	ok $? "$mk: the rc.d script runs /usr/pkg/sbin/nvqctl"
-	test -x "$ex/rc.d/nvqctl"
-	ok $? "$mk: the rc.d script is executable"
-	grep -q '^ExecStart=-/usr/pkg/sbin/nvqctl startall$' \
-	    "$ex/systemd/nvqctl.service" &&
-	    grep -q '^ExecStop=/usr/pkg/sbin/nvqctl stopall$' \
-	    "$ex/systemd/nvqctl.service"
-	ok $? "$mk: the systemd unit runs /usr/pkg/sbin/nvqctl"
-	! grep -q '@[A-Z]*@' "$ex/rc.d/nvqctl" "$ex/systemd/nvqctl.service"
-	ok $? "$mk: no placeholder left"
-done
+# systemd unit: tests/cli/install.t.

@@ -54,7 +54,10 @@ end
 
 local function config_taps(cfg)
 	local taps = {}
-	for i, n in ipairs(cfg and cfg.nets or {}) do taps[i] = n.tap end
+	-- A user-mode NIC has no host interface to count.
+	for _, n in ipairs(cfg and cfg.nets or {}) do
+		if n.tap then taps[#taps + 1] = n.tap end
+	end
 	return taps
 end
 

@@ -3,6 +3,7 @@
 local config = require "conf.load"
 local core = require "nvq.core"
 local hooks = require "ulua.phases"
+local macs = require "vm.macs"
 local poststop = require "vm.poststop"
 local qemuargv = require "qemu.argv"
 local userlua = require "ulua.runner"
@@ -116,6 +117,7 @@ function M.start(v, opt)
 		return nil, string.format("%s: not starting: %s", v.name, perr)
 	end
 	if v.cfg.accel_note then util.warn("%s", v.cfg.accel_note) end
+	for _, w in ipairs(macs.of(v.cfg)) do util.warn("%s", w) end
 	local argv = qemuargv.build(v.cfg)
 	ok, perr = poststop.arm(v)
 	if not ok then return nil, v.name .. ": " .. perr end

@@ -40,6 +40,7 @@ int	nvq_poll_exit(pid_t, double);
 void	nvq_childwait(void);
 void	nvq_task_signals(void);
 int	os_nvmm_probe(char *, size_t);
+int	os_tap_open(char *, size_t);
 
 /* Shared by the modules that make up nvq.core. */
 double	nvq_checkdeadline(lua_State *, int);
@@ -53,6 +54,7 @@ void	nvq_register_lock(lua_State *);
 void	nvq_register_chan(lua_State *);
 void	nvq_register_term(lua_State *);
 void	nvq_register_task(lua_State *);
+void	nvq_register_net(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

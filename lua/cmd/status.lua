@@ -2,6 +2,7 @@
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
 local nic = require "net.nic"
+local taps = require "net.taps"
 local poststop = require "vm.poststop"
 local util = require "base.util"
 local vmarg = require "vm.arg"
@@ -14,6 +15,15 @@ local function collect(v)
 		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
 		config = v.cfg.file, nets = v.cfg.nets or {},
 	}
+	-- The taps nvqctl opened for bridge NICs, in NIC order.
+	local opened = pid and taps.recorded(v.rt) or {}
+	local k = 0
+	for _, n in ipairs(s.nets) do
+		if n.kind == "bridge" then
+			k = k + 1
+			n.tap = opened[k]
+		end
+	end
 	if pid then
 		local ps = core.procstat(pid)
 		if ps then
@@ -58,7 +68,8 @@ local function nics(nets)
 			fwds[j] = { proto = f.proto, host_addr = f.addr,
 				host_port = f.hport, guest_port = f.gport }
 		end
-		out[i] = { kind = n.kind, tap = jsonout.opt(n.tap), mac = n.mac,
+		out[i] = { kind = n.kind, tap = jsonout.opt(n.tap),
+			bridge = jsonout.opt(n.bridge), mac = n.mac,
 			mac_derived = n.derived == true,
 			forwards = jsonout.array(fwds) }
 	end

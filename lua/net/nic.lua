@@ -1,10 +1,13 @@
 -- net/nic.lua: one NETWORK entry -- which kind of NIC it is, what it
 -- names, the MAC it gets -- and the QEMU options for it.  The forms:
 --   tap[:MAC]                 a tap made beforehand (the old tool's form)
+--   bridge:NAME[:MAC]         a tap nvqctl opens at start and the network
+--                             policy puts into bridge NAME
 --   user[:FWD[,FWD...]]       QEMU's user-mode NAT; FWD is
 --                             tcp|udp:[ADDR:]HOSTPORT:GUESTPORT
--- A MAC is six hex pairs, so "user:tcp:..." never parses as a tap with a
--- MAC; only a tap literally named "user" changes meaning.
+-- A MAC is six hex pairs, so "bridge:br0" or "user:tcp:..." never parses
+-- as a tap with a MAC; only a tap literally named "bridge" or "user"
+-- changes meaning.
 local M = {}
 
 local match, format = string.match, string.format
@@ -87,12 +90,27 @@ local function user(rest)
 	return nic
 end
 
--- parse(text) -> nic | nil, why.  nic.kind is "tap" (nic.tap) or
--- "user" (nic.fwds); nic.mac is the MAC written, or nil.
+local function bridge(rest)
+	local name, colon, mac = match(rest, "^([^:]*)(:?)(.*)$")
+	if not M.valid_ifname(name) then
+		return nil, format("invalid bridge name '%s' (1 to 15 letters, " ..
+			"digits, '_', '.' or '-')", name)
+	end
+	if colon == "" then return { kind = "bridge", bridge = name } end
+	local why = M.mac_problem(mac)
+	if why then return nil, why end
+	return { kind = "bridge", bridge = name, mac = mac }
+end
+
+-- parse(text) -> nic | nil, why.  nic.kind is "tap" (nic.tap, its name),
+-- "bridge" (nic.bridge; nic.tap once opened) or "user" (nic.fwds);
+-- nic.mac is the MAC written, or nil.
 function M.parse(text)
 	if text == "user" then return user(nil) end
 	local rest = match(text, "^user:(.*)$")
 	if rest then return user(rest) end
+	rest = match(text, "^bridge:(.*)$")
+	if rest then return bridge(rest) end
 	local ifname, colon, mac = match(text, "^([^:]*)(:?)(.*)$")
 	if not M.valid_ifname(ifname) then
 		return nil, format("invalid tap name '%s' (1 to 15 letters, " ..
@@ -147,6 +165,10 @@ function M.qemu_options(nic, id)
 				f.hport, f.gport)
 		end
 		netdev = table.concat(t, ",")
+	elseif nic.kind == "bridge" then
+		-- The tap nvqctl opened; a dry run has none yet.
+		netdev = "tap,id=" .. id .. ",fd=" .. (nic.fd and
+			tostring(nic.fd) or "(tap opened at start)")
 	else
 		netdev = "tap,id=" .. id .. ",ifname=" .. esc(nic.tap) ..
 			",script=no"
@@ -156,8 +178,9 @@ end
 
 -- One line for people: "user 52:54:..:.. tcp 127.0.0.1:2222->22".
 function M.describe(nic)
-	local t = { nic.kind == "user" and "user" or "tap " .. nic.tap,
-		nic.mac .. (nic.derived and " (derived)" or "") }
+	local t = { nic.kind == "user" and "user" or nic.kind == "bridge" and
+		"bridge " .. nic.bridge .. (nic.tap and " tap " .. nic.tap or "")
+		or "tap " .. nic.tap, nic.mac .. (nic.derived and " (derived)" or "") }
 	for _, f in ipairs(nic.fwds or {}) do
 		t[#t + 1] = format("%s %s:%d->%d", f.proto, f.addr, f.hport, f.gport)
 	end

@@ -40,8 +40,23 @@ t.is(device, "virtio-net-pci,netdev=net1,mac=52:54:aa:bb:cc:dd",
 	"user: the MAC on the device")
 n = nic.parse("user")
 t.same({ n.kind, #n.fwds }, { "user", 0 }, "plain user: no forwards")
-t.is(select(2, nic.parse("bridge:br0")),
+t.is(select(2, nic.parse("brdge:br0")),
 	"malformed MAC address 'br0' (six hex pairs with colons, such as " ..
 	"52:54:00:12:34:56)", "an unknown form reads as a tap with a bad MAC")
+
+n = nic.parse("bridge:br0")
+t.same({ n.kind, n.bridge, tostring(n.mac) }, { "bridge", "br0", "nil" },
+	"bridge:NAME")
+n = nic.parse("bridge:br0:52:54:00:11:22:33")
+t.same({ n.kind, n.bridge, n.mac }, { "bridge", "br0", "52:54:00:11:22:33" },
+	"bridge:NAME:MAC")
+t.is(select(2, nic.parse("bridge:br/0")), "invalid bridge name 'br/0' " ..
+	"(1 to 15 letters, digits, '_', '.' or '-')", "a bad bridge name")
+t.is(select(2, nic.parse("bridge:br0:01:00:5e:00:00:01")),
+	"MAC address 01:00:5e:00:00:01 is a multicast address (the first " ..
+	"byte must be even)", "bridge: a multicast MAC")
+n.fd = 7
+t.is((nic.qemu_options(n, "net0")), "tap,id=net0,fd=7",
+	"bridge: QEMU gets the open tap by descriptor")
 
 return t.done()

@@ -52,6 +52,7 @@ NVQ_CFLAGS=	$(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L \
 LUASRCS!=	find lua policies -name '*.lua' | LC_ALL=C sort
 OBJS=		core/clock.o core/interp.o core/embedded.o core/l_sys.o \
 		core/l_proc.o core/l_lock.o core/l_chan.o core/l_term.o core/l_task.o \
+		core/l_net.o \
 		core/os_$(OS).o
 
 all: nvqctl
@@ -126,7 +127,8 @@ bench: nvqctl tests/luarun
 # quotes.  Files that name a directory get the installed one written in
 # by SUBST: the rc.d script and the systemd unit their nvqctl, the man
 # pages and nvqctl.conf the config, run and log paths.
-EX_PLAIN=	examples/vm.conf policies/shutdown.lua policies/boot.lua
+EX_PLAIN=	examples/vm.conf policies/shutdown.lua policies/boot.lua \
+		policies/network.lua
 EX_HOOKS=	examples/hooks/tap-bridge.lua examples/hooks/qcow2-snapshot.lua \
 		examples/hooks/logger.lua
 EX_POLICIES=	examples/policies/boot-sequential.lua \
@@ -177,7 +179,7 @@ uninstall:
 	    "$(DESTDIR)$(MANDIR)/man5/nvqctl.conf.5" \
 	    "$(DESTDIR)$(MANDIR)/man7/nvqctl-lua.7"
 	cd "$(DESTDIR)$(EXAMPLESDIR)" 2>/dev/null && rm -f vm.conf \
-	    shutdown.lua boot.lua nvqctl.conf newsyslog.conf \
+	    shutdown.lua boot.lua network.lua nvqctl.conf newsyslog.conf \
 	    logrotate/nvqctl rc.d/nvqctl systemd/nvqctl.service \
 	    hooks/tap-bridge.lua hooks/qcow2-snapshot.lua hooks/logger.lua \
 	    policies/boot-sequential.lua policies/acpi-then-quit.lua || true

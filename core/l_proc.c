@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -37,10 +38,14 @@ struct sink {
  * told to end (task_init) takes it along. */
 static volatile sig_atomic_t run_pgid;
 
+#define KEEP_MAX	16
+
 struct child {
 	pid_t		pid;
 	int		status;
 	int		pgroup;	/* leads its own process group */
+	int		keep[KEEP_MAX];	/* descriptors passed on to it */
+	int		nkeep;
 	struct sink	out, err;
 };
 
@@ -293,6 +298,35 @@ child_setup(int mode, int target, int pipefd[2])
 	}
 }
 
+/* opt.keep: descriptors the program inherits, as a list of integers. */
+static void
+checkkeep(lua_State *L, int opt, struct child *c)
+{
+	lua_Integer fd;
+	int i, n;
+
+	if (lua_getfield(L, opt, "keep") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "run: keep is not a list of descriptors");
+	n = (int)lua_rawlen(L, -1);
+	if (n > KEEP_MAX)
+		luaL_error(L, "run: more than %d descriptors to keep", KEEP_MAX);
+	for (i = 0; i < n; i++) {
+		lua_rawgeti(L, -1, i + 1);
+		fd = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : -1;
+		if (fd < 3 || fd > INT_MAX)
+			luaL_error(L, "run: keep[%d] is not a descriptor above 2",
+			    i + 1);
+		c->keep[i] = (int)fd;
+		lua_pop(L, 1);
+	}
+	c->nkeep = n;
+	lua_pop(L, 1);
+}
+
 static int
 start(struct child *c, char *const argv[], const int mode[3])
 {
@@ -324,6 +358,10 @@ start(struct child *c, char *const argv[], const int mode[3])
 		child_setup(mode[0] == 0 ? 0 : 1, 0, NULL);
 		child_setup(mode[1], 1, p[0]);
 		child_setup(mode[2], 2, p[1]);
+		/* Everything nvqctl opens is close-on-exec; these alone
+		 * (a tap for QEMU) go across. */
+		for (i = 0; i < c->nkeep; i++)
+			fcntl(c->keep[i], F_SETFD, 0);
 		execvp(argv[0], argv);
 		err = errno;
 		(void)!write(exe[1], &err, sizeof(err));
@@ -398,12 +436,14 @@ push_result(lua_State *L, struct child *c, int done)
 
 /*
  * run(argv, {stdin=, stdout=, stderr= "inherit"|"null"|"capture",
- *     deadline=, pgroup=}) -> {pid, status|signal|timedout, stdout, stderr}
+ *     deadline=, pgroup=, keep=}) -> {pid, status|signal|timedout, stdout,
+ *     stderr}
  * argv holds strings only.  A child still running at the deadline is
  * killed with SIGKILL; with pgroup it runs in a process group of its own
  * and the whole group is killed (its children too).  A pgroup child is
  * not in the terminal's foreground group: it must not read the terminal
- * (it would stop), and ^C does not reach it.  With no deadline (an
+ * (it would stop), and ^C does not reach it.  keep lists descriptors
+ * the program inherits (nvqctl's own are close-on-exec).  With no deadline (an
  * editor the user works in) the wait is the user's.
  */
 static int
@@ -436,6 +476,7 @@ l_run(lua_State *L)
 	lua_getfield(L, 2, "pgroup");
 	c.pgroup = lua_toboolean(L, -1);
 	lua_pop(L, 2);
+	checkkeep(L, 2, &c);
 	n = (int)lua_rawlen(L, 1);
 	luaL_argcheck(L, n > 0, 1, "empty argv");
 	argv = lua_newuserdatauv(L, (n + 1) * sizeof(char *), 0);

@@ -35,6 +35,7 @@ void	nvq_childwait(void);
 void	nvq_task_signals(void);
 int	os_nvmm_probe(char *, size_t);
 void	os_parent_death(pid_t);
+int	os_tap_open(char *, size_t);
 
 /* Shared by the modules that make up nvq.core. */
 double	nvq_checkdeadline(lua_State *, int);
@@ -48,6 +49,7 @@ void	nvq_register_lock(lua_State *);
 void	nvq_register_chan(lua_State *);
 void	nvq_register_term(lua_State *);
 void	nvq_register_task(lua_State *);
+void	nvq_register_net(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

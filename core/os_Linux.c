@@ -4,10 +4,15 @@
  * matters because a daemonized QEMU's parent (PID 1 in a container)
  * may take seconds to reap; kill(pid, 0) would still succeed.
  */
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <net/if.h>
+#include <linux/if_tun.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,4 +148,32 @@ os_parent_death(pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		kill(getpid(), SIGTERM);
+}
+
+/*
+ * A fresh tap through the clone device: with no TUNSETPERSIST it lives
+ * only while a descriptor to it is open, so it goes with QEMU, even
+ * after SIGKILL.  The kernel picks the first free name "nvqtapN", which
+ * marks it as one nvqctl made.  Returns the descriptor (close-on-exec)
+ * and the name in name, or -1 with errno set.
+ */
+int
+os_tap_open(char *name, size_t len)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if ((fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "nvqtap%%d");
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	snprintf(name, len, "%.*s", (int)sizeof(ifr.ifr_name), ifr.ifr_name);
+	return fd;
 }

@@ -14,6 +14,9 @@
 #include <sys/sysctl.h>
 #include <sys/time.h>
 
+#include <net/if.h>
+#include <net/if_tap.h>
+
 /* NVMM exists, and its headers are installed, on amd64 only. */
 #if defined(__x86_64__)
 #include <dev/nvmm/nvmm.h>
@@ -180,4 +183,29 @@ void
 os_parent_death(pid_t parent)
 {
 	(void)parent;
+}
+
+/*
+ * A fresh tap through the clone device /dev/tap (tap(4)): the interface
+ * exists while a descriptor to it is open, so it goes with QEMU, even
+ * after SIGKILL.  TAPGIFNAME tells which tapN it became.  Returns the
+ * descriptor (close-on-exec) and the name in name, or -1 with errno set.
+ */
+int
+os_tap_open(char *name, size_t len)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	if ((fd = open("/dev/tap", O_RDWR | O_CLOEXEC)) == -1)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TAPGIFNAME, &ifr) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	snprintf(name, len, "%.*s", (int)sizeof(ifr.ifr_name), ifr.ifr_name);
+	return fd;
 }

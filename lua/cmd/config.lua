@@ -3,6 +3,7 @@
 -- replaces the file, in one rename.
 local config = require "conf.load"
 local core = require "nvq.core"
+local macs = require "vm.macs"
 local paths = require "base.paths"
 local util = require "base.util"
 
@@ -120,6 +121,7 @@ function M.run(pos)
 		local cfg, msg = config.check_file(tmp, name, path)
 		if cfg then
 			for _, w in ipairs(cfg.warnings) do util.warn("%s", w) end
+			for _, w in ipairs(macs.of(cfg)) do util.warn("%s", w) end
 			install(tmp, real, orig)
 			util.printf("%s: saved\n", path)
 			return 0

@@ -1,6 +1,8 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
+local nic = require "net.nic"
+local taps = require "net.taps"
 local poststop = require "vm.poststop"
 local util = require "base.util"
 local vmarg = require "vm.arg"
@@ -11,8 +13,17 @@ local function collect(v)
 	local s = {
 		name = v.name, state = state, pid = pid,
 		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
-		config = v.cfg.file,
+		config = v.cfg.file, nets = v.cfg.nets or {},
 	}
+	-- The taps nvqctl opened for bridge NICs, in NIC order.
+	local opened = pid and taps.recorded(v.rt) or {}
+	local k = 0
+	for _, n in ipairs(s.nets) do
+		if n.kind == "bridge" then
+			k = k + 1
+			n.tap = opened[k]
+		end
+	end
 	if pid then
 		local ps = core.procstat(pid)
 		if ps then
@@ -40,12 +51,29 @@ local function show(s)
 	row("memory", s.memory_mib .. "M")
 	row("accel", s.accel)
 	row("rss", s.rss and util.fmt_bytes(s.rss))
+	for i, n in ipairs(s.nets) do row("net" .. (i - 1), nic.describe(n)) end
 	if s.sockets then
 		row("monitor", s.sockets.monitor)
 		row("serial", s.sockets.serial)
 		row("agent", s.sockets.agent)
 	end
 	for _, f in ipairs(s.stale_files or {}) do row("stale", f) end
+end
+
+local function nics(nets)
+	local out = {}
+	for i, n in ipairs(nets) do
+		local fwds = {}
+		for j, f in ipairs(n.fwds or {}) do
+			fwds[j] = { proto = f.proto, host_addr = f.addr,
+				host_port = f.hport, guest_port = f.gport }
+		end
+		out[i] = { kind = n.kind, tap = jsonout.opt(n.tap),
+			bridge = jsonout.opt(n.bridge), mac = n.mac,
+			mac_derived = n.derived == true,
+			forwards = jsonout.array(fwds) }
+	end
+	return out
 end
 
 -- The --json document: every field always there, null where unknown,
@@ -62,6 +90,7 @@ local function document(s)
 		sockets = k and { monitor = k.monitor, serial = opt(k.serial),
 			agent = opt(k.agent) } or opt(nil),
 		stale_files = jsonout.array(s.stale_files or {}),
+		nics = jsonout.array(nics(s.nets)),
 	}
 end
 

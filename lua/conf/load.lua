@@ -3,6 +3,7 @@
 -- confsyntax's) into one table of typed values.
 local accel = require "qemu.accel"
 local core = require "nvq.core"
+local nic = require "net.nic"
 local paths = require "base.paths"
 local syntax = require "conf.syntax"
 local userlua = require "ulua.runner"
@@ -27,7 +28,7 @@ M.KEYS = {
 	{ key = "DISKS", default = "",
 		desc = "disk images, one path[:format[:cache]] per line" },
 	{ key = "NETWORK", default = "",
-		desc = "tap interfaces, one tap[:mac] per line" },
+		desc = "NICs, one per line: tap[:mac] or user[:fwd,...]" },
 	{ key = "DISPLAY_OPT", default = "none",
 		desc = "value of QEMU's -display option" },
 	{ key = "SERIAL", default = "yes",
@@ -79,6 +80,8 @@ M.KEYS = {
 		desc = "seconds for the whole stopall, 1 to 86400" },
 	{ key = "HOST_SHUTDOWN_FORCE", global = true, default = "yes",
 		desc = "at that deadline, kill what still runs (yes or no)" },
+	{ key = "MAC_SEED", global = true, default = "",
+		desc = "mixed into every derived MAC: a site's own value" },
 }
 
 local DEFAULTS = {}
@@ -196,41 +199,63 @@ local function disks(raw, o, k, cfg, mode)
 	return raw
 end
 
--- IFNAMSIZ is 16 on NetBSD and Linux, the terminating NUL included.
+-- NETWORK: one NIC per line (net/nic.lua has the forms).  A tap or a
+-- MAC listed twice, or a forwarded host port, is an error here; MACs
+-- for NICs without one are derived in build(), once the name is known.
 local function nets(raw, o, k, cfg)
-	local list, taps, macs = {}, {}, {}
+	local list, taps, macs, ports = {}, {}, {}, {}
 	for _, e in ipairs(entries(raw, o)) do
-		local tap, colon, mac = match(e.text, "^([^:]*)(:?)(.*)$")
-		if not match(tap, "^[%w_.-]+$") or #tap > 15 then
-			bad(e.o, k, "invalid tap name '%s' (1 to 15 letters, digits, " ..
-				"'_', '.' or '-')", tap)
-		end
-		if taps[tap] then
-			bad(e.o, k, "tap %s is listed twice (also line %d)", tap, taps[tap])
-		end
-		taps[tap] = e.o.line
-		if colon == "" then
-			mac = nil
-		else
-			if not match(mac, "^%x%x:%x%x:%x%x:%x%x:%x%x:%x%x$") then
-				bad(e.o, k, "malformed MAC address '%s' (six hex pairs " ..
-					"with colons, such as 52:54:00:12:34:56)", mac)
+		local n, why = nic.parse(e.text)
+		if not n then bad(e.o, k, "%s", why) end
+		if n.tap then
+			if taps[n.tap] then
+				bad(e.o, k, "tap %s is listed twice (also line %d)", n.tap,
+					taps[n.tap])
 			end
-			if tonumber(sub(mac, 1, 2), 16) & 1 == 1 then
-				bad(e.o, k, "MAC address %s is a multicast address " ..
-					"(the first byte must be even)", mac)
-			end
-			local l = mac:lower()
+			taps[n.tap] = e.o.line
+		end
+		if n.mac then
+			local l = n.mac:lower()
 			if macs[l] then
 				bad(e.o, k, "MAC address %s is listed twice (also line %d)",
-					mac, macs[l])
+					n.mac, macs[l])
 			end
 			macs[l] = e.o.line
 		end
-		list[#list + 1] = { tap = tap, mac = mac, line = e.o.line }
+		for _, f in ipairs(n.fwds or {}) do
+			local key = f.proto .. "/" .. f.hport
+			if ports[key] then
+				bad(e.o, k, "host port %s/%d is forwarded twice (also " ..
+					"line %d)", f.proto, f.hport, ports[key])
+			end
+			ports[key] = e.o.line
+		end
+		n.line = e.o.line
+		list[#list + 1] = n
 	end
 	cfg.nets = list
 	return raw
+end
+
+-- Every NIC without a MAC gets one derived from the VM's name, its
+-- index and MAC_SEED: the same on every start and every host.  One that
+-- happens to equal a MAC written on another line moves on.
+local function derive_macs(cfg)
+	local taken = {}
+	for _, n in ipairs(cfg.nets) do
+		if n.mac then taken[n.mac:lower()] = true end
+	end
+	for i, n in ipairs(cfg.nets) do
+		if not n.mac then
+			local salt = 0
+			repeat
+				n.mac = nic.derive_mac(cfg.name, i - 1, cfg.MAC_SEED, salt)
+				salt = salt + 1
+			until not taken[n.mac]
+			n.derived = true
+			taken[n.mac] = true
+		end
+	end
 end
 
 local function rtc_base(raw, o, k)
@@ -437,6 +462,13 @@ local CHECK = {
 		return integer(raw, o, k, 1, 86400)
 	end,
 	HOST_SHUTDOWN_FORCE = yesno,
+	MAC_SEED = function(raw, o, k)
+		if not match(raw, "^[%w_.:-]*$") or #raw > 64 then
+			bad(o, k, "'%s' is not a seed (up to 64 letters, digits, " ..
+				"'_', '.', ':' or '-')", raw)
+		end
+		return raw
+	end,
 }
 
 -- Stops the load with a message that has no file position of its own
@@ -496,6 +528,7 @@ local function build(name, file, src, mode, global_path)
 		cfg[key] = CHECK[key](st.vars[key], st.origin[key] or DEFAULT_ORIGIN,
 			key, cfg, mode)
 	end
+	derive_macs(cfg)
 	-- accel_note: why auto passed over an accelerator, or why the one
 	-- asked for will not run a guest here; dryrun and start print it.
 	cfg.accel, cfg.accel_note = accel.resolve(cfg.ACCEL)

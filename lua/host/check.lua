@@ -6,6 +6,7 @@
 local accel = require "qemu.accel"
 local config = require "conf.load"
 local core = require "nvq.core"
+local macs = require "vm.macs"
 local paths = require "base.paths"
 
 local format = string.format
@@ -340,6 +341,15 @@ local function sockets(out, env, cfgs)
 	end
 end
 
+-- Two VMs with one MAC cannot both talk on a shared segment.
+local function shared_macs(out)
+	local clashes = macs.all()
+	for _, m in ipairs(clashes) do add(out, "macs", "FAIL", "%s", m) end
+	if #clashes == 0 then
+		add(out, "macs", "PASS", "no MAC is used by two VMs")
+	end
+end
+
 -- check(env) -> list of checks.  env (all optional, for tests): facts =
 -- accel.facts(), euid = the effective uid.
 function M.check(env)
@@ -362,6 +372,7 @@ function M.check(env)
 	vm_accels(out, cfgs, env.facts)
 	rundir(out, env)
 	sockets(out, env, cfgs)
+	shared_macs(out)
 	return out
 end
 

@@ -1,6 +1,7 @@
 -- qemu/argv.lua: the QEMU command line for a loaded config, as an argv
 -- array that is executed without a shell.  The order is the old sh tool's,
 -- so a migrated VM gets the same machine.
+local nic = require "net.nic"
 local paths = require "base.paths"
 
 local M = {}
@@ -32,11 +33,8 @@ function M.build(cfg)
 		add("-device", "virtio-blk-pci,drive=" .. id)
 	end
 	for i, n in ipairs(cfg.nets) do
-		local id = "net" .. (i - 1)
-		add("-netdev", "tap,id=" .. id .. ",ifname=" .. esc(n.tap) ..
-			",script=no")
-		add("-device", "virtio-net-pci,netdev=" .. id ..
-			(n.mac and ",mac=" .. esc(n.mac) or ""))
+		local netdev, device = nic.qemu_options(n, "net" .. (i - 1))
+		add("-netdev", netdev, "-device", device)
 	end
 	-- Unlike the old tool: with no NETWORK, QEMU would add its default
 	-- NIC with user-mode NAT, giving the VM a network nobody configured.

@@ -9,6 +9,7 @@ local paths = require "base.paths"
 local poststop = require "vm.poststop"
 local qmpbatch = require "proto.qmpbatch"
 local tapstat = require "top.tapstat"
+local nettaps = require "net.taps"
 local vm = require "vm.handle"
 
 local M = {}
@@ -54,7 +55,10 @@ end
 
 local function config_taps(cfg)
 	local taps = {}
-	for i, n in ipairs(cfg and cfg.nets or {}) do taps[i] = n.tap end
+	-- A user-mode NIC has no host interface to count.
+	for _, n in ipairs(cfg and cfg.nets or {}) do
+		if n.tap then taps[#taps + 1] = n.tap end
+	end
 	return taps
 end
 
@@ -102,6 +106,13 @@ local function answers(e, job)
 	e.state = type(st) == "string" and st or "unresponsive"
 	e.disk = blockstats(job.replies[2])
 	local taps = hmp_taps(job.replies[3]) or config_taps(e.cfg)
+	-- QEMU names a tap it was handed by descriptor only as fd=N: the
+	-- names of those nvqctl opened are in the run directory.
+	local seen = {}
+	for _, t in ipairs(taps) do seen[t] = true end
+	for _, t in ipairs(nettaps.recorded(paths.runtime(e.name))) do
+		if not seen[t] then taps[#taps + 1] = t end
+	end
 	e.net = (#taps == 0 or tapstat.available()) and net(taps)
 		or { ifaces = taps, unsupported = true }
 end

@@ -61,7 +61,7 @@ end
 function VM:stale_files()
 	local left = {}
 	for _, k in ipairs({ "pidfile", "monitor", "control", "serial",
-		"agent", "started_conf", "started_global", "accel" }) do
+		"agent", "started_conf", "started_global", "accel", "taps" }) do
 		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
 	end
 	return left

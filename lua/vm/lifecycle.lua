@@ -3,8 +3,10 @@
 local config = require "conf.load"
 local core = require "nvq.core"
 local hooks = require "ulua.phases"
+local macs = require "vm.macs"
 local poststop = require "vm.poststop"
 local qemuargv = require "qemu.argv"
+local taps = require "net.taps"
 local userlua = require "ulua.runner"
 local util = require "base.util"
 local vm = require "vm.handle"
@@ -116,9 +118,19 @@ function M.start(v, opt)
 		return nil, string.format("%s: not starting: %s", v.name, perr)
 	end
 	if v.cfg.accel_note then util.warn("%s", v.cfg.accel_note) end
+	for _, w in ipairs(macs.of(v.cfg)) do util.warn("%s", w) end
+	-- Bridge NICs' taps: opened and attached before QEMU, closed here
+	-- once QEMU holds them, so that they live exactly as long as it.
+	local opened, terr = taps.open(v)
+	if not opened then return nil, terr end
+	local keep = {}
+	for i, o in ipairs(opened) do keep[i] = o.fd end
 	local argv = qemuargv.build(v.cfg)
 	ok, perr = poststop.arm(v)
-	if not ok then return nil, v.name .. ": " .. perr end
+	if not ok then
+		taps.close(opened)
+		return nil, v.name .. ": " .. perr
+	end
 	-- What pre_start set up is undone by post_stop, also when QEMU
 	-- never came up.
 	local function failed(msg)
@@ -131,8 +143,10 @@ function M.start(v, opt)
 	-- Sockets and pidfile are created by QEMU: owner-only.
 	local old = core.umask("077")
 	local r, err = core.run(argv, { stdout = "null", stderr = "capture",
-		deadline = core.now() + START_WAIT })
+		deadline = core.now() + START_WAIT, keep = keep })
 	core.umask(string.format("%o", old))
+	taps.close(opened)
+	taps.record(v, opened)
 	if not r then
 		return failed(string.format("%s: cannot run QEMU: %s", v.name, err))
 	elseif r.timedout then

@@ -70,7 +70,9 @@ t.same(argv("myvm", readme), cat({
 	"-netdev", "tap,id=net0,ifname=tap0,script=no",
 	"-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56",
 	"-netdev", "tap,id=net1,ifname=tap1,script=no",
-	"-device", "virtio-net-pci,netdev=net1",
+	-- Unlike the old tool: a NIC without a MAC gets one derived from
+	-- the VM's name and its index, not QEMU's one shared default.
+	"-device", "virtio-net-pci,netdev=net1,mac=52:54:f1:6a:d9:3f",
 	"-display", "none", "-rtc", "base=localtime",
 	"-object", "rng-random,filename=/dev/urandom,id=viornd0",
 	"-device", "virtio-rng-pci,rng=viornd0",
@@ -114,7 +116,7 @@ local want_example = cat({
 	"-drive", "file=/usr/xendata/example/home.img,format=raw,if=none,id=hd1",
 	"-device", "virtio-blk-pci,drive=hd1",
 	"-netdev", "tap,id=net0,ifname=tap0,script=no",
-	"-device", "virtio-net-pci,netdev=net0",
+	"-device", "virtio-net-pci,netdev=net0,mac=52:54:48:19:54:d7",
 	"-display", "none", "-rtc", "base=localtime",
 	"-object", "rng-random,filename=/dev/urandom,id=viornd0",
 	"-device", "virtio-rng-pci,rng=viornd0",
@@ -155,7 +157,7 @@ t.same(a, cat({
 	"-drive", "file=/vm/b.qcow2,format=qcow2,if=none,id=hd0,cache=writeback",
 	"-device", "virtio-blk-pci,drive=hd0",
 	"-netdev", "tap,id=net0,ifname=tap3,script=no",
-	"-device", "virtio-net-pci,netdev=net0",
+	"-device", "virtio-net-pci,netdev=net0,mac=52:54:ba:b5:ec:61",
 	"-display", "vnc=:1", "-rtc", "base=utc",
 	"-chardev", "socket,path=" .. RUN ..
 		"/t/guest-agent.sock,server=on,wait=off,id=qga0",

@@ -1,5 +1,5 @@
 #!/bin/sh
-# child.t: which childerator a host can run, decided from host facts laid
+# child.t: base/child.lua, the one mechanism for nvqctl's children;
 # the cases are in child.lua.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nvqunit.XXXXXX") || exit 1

@@ -72,12 +72,12 @@ t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
 t.is(#c.warnings, 0, "no warnings")
 
 -- config.KEYS: ordered, described, and every key present in cfg.
-local ok = #config.KEYS == 30
+local ok = #config.KEYS == 31
 for _, k in ipairs(config.KEYS) do
 	ok = ok and type(k.key) == "string" and type(k.default) == "string"
 		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil
 end
-t.ok(ok, "config.KEYS: 30 keys with default and description, all in cfg")
+t.ok(ok, "config.KEYS: 31 keys with default and description, all in cfg")
 t.is(config.KEYS[1].key, "QEMU_BIN", "config.KEYS is ordered")
 
 -- Accepted forms ----------------------------------------------------------
@@ -118,8 +118,9 @@ t.same(fields(c.disks, "cache"), { "-", "writeback", "none", "-" },
 	"disk cache modes, none when left out")
 t.same(fields(c.disks, "line"), { 2, 4, 5, 6 }, "each disk knows its line")
 t.same(fields(c.nets, "tap"), { "tap0", "tap1" }, "NETWORK in single quotes")
-t.same(fields(c.nets, "mac"), { "52:54:00:AB:cd:ef", "-" },
-	"MAC is everything after the first colon")
+t.same(fields(c.nets, "mac"), { "52:54:00:AB:cd:ef", "52:54:3b:ce:d4:56" },
+	"MAC is everything after the first colon; without one, derived")
+t.same(fields(c.nets, "derived"), { "-", true }, "only the second derived")
 t.same(fields(c.nets, "line"), { 9, 10 }, "each tap knows its line")
 
 c = vm([[
@@ -503,6 +504,44 @@ bad_entry("NETWORK", { "tap0", "a23456789012345", "b234567890123456" },
 	"5: NETWORK: invalid tap name 'b234567890123456'")
 bad_entry("NETWORK", { "tap0", "tap1", "tap0:52:54:00:12:34:56" },
 	"5: NETWORK: tap tap0 is listed twice (also line 3)")
+-- User-mode NICs: the forward specs.
+bad_entry("NETWORK", { "tap0", "user:icmp:2222:22" },
+	"4: NETWORK: forward 'icmp:2222:22': 'icmp' is neither tcp nor udp")
+bad_entry("NETWORK", { "user:tcp:70000:22" },
+	"3: NETWORK: forward 'tcp:70000:22': a port is a number from 1 to 65535")
+bad_entry("NETWORK", { "user:tcp: 22:22" },
+	"3: NETWORK: forward 'tcp: 22:22': a port is a number from 1 to 65535")
+bad_entry("NETWORK", { "user:tcp:0x10:22" },
+	"3: NETWORK: forward 'tcp:0x10:22': a port is a number from 1 to 65535")
+bad_entry("NETWORK", { "user:tcp:1.2.3:2222:22" },
+	"3: NETWORK: forward 'tcp:1.2.3:2222:22': '1.2.3' is not an IPv4 address")
+bad_entry("NETWORK", { "user:tcp:22" },
+	"3: NETWORK: forward 'tcp:22' is not tcp|udp:[ADDR:]HOSTPORT:GUESTPORT")
+bad_entry("NETWORK", { "user:" },
+	"3: NETWORK: forward '' is not tcp|udp:[ADDR:]HOSTPORT:GUESTPORT")
+bad_entry("NETWORK", { "user:tcp:2222:22,tcp:2222:23" },
+	"3: NETWORK: forward 'tcp:2222:23': host port tcp/2222 is forwarded twice")
+bad_entry("NETWORK", { "user:tcp:2222:22", "user:tcp:2222:23" },
+	"4: NETWORK: host port tcp/2222 is forwarded twice (also line 3)")
+c = vm('NETWORK="\n  user:tcp:2222:22,udp:0.0.0.0:5353:53\n  user\n"\n')
+t.is(#c.nets, 2, "two user-mode NICs")
+t.same({ c.nets[1].kind, #c.nets[1].fwds, c.nets[1].fwds[1].addr,
+	c.nets[1].fwds[2].addr, c.nets[1].fwds[2].proto, c.nets[1].fwds[2].gport },
+	{ "user", 2, "127.0.0.1", "0.0.0.0", "udp", 53 },
+	"forwards: loopback unless an address is written")
+t.ok(c.nets[1].mac ~= c.nets[2].mac, "two NICs, two derived MACs")
+-- A derived MAC never equals one written on another line.
+local nic = require "net.nic"
+local clash = nic.derive_mac("t", 1, "")
+c = vm('NETWORK="\n  tap0:' .. clash .. '\n  tap1\n"\n')
+t.ok(c.nets[2].mac ~= clash and c.nets[2].derived,
+	"a derived MAC equal to a written one moves on")
+-- MAC_SEED, global only.
+local m0 = vm("NETWORK=tap0\n").nets[1].mac
+local m1 = vm("NETWORK=tap0\n", nil, "MAC_SEED=site-b\n").nets[1].mac
+t.ok(m0 ~= m1, "MAC_SEED changes the derived MAC")
+err("MAC_SEED=x\n", "1: MAC_SEED: only in nvqctl.conf",
+	"MAC_SEED in a VM's file is refused")
 
 -- Entry lines stay right after continuations and expanded newlines.
 err('TWO="a\nb"\nDISKS="/a.img \\\n  /b.img\n${TWO}\n  /c:bad"\n',
@@ -592,11 +631,12 @@ t.same({ c.BOOT_PARALLEL, c.HOST_SHUTDOWN_TIMEOUT, c.HOST_SHUTDOWN_FORCE,
 	"global keys from nvqctl.conf, on every cfg; a per-VM default too")
 local g, gmsg = config.global()
 t.is(rec(g), rec { BOOT_PARALLEL = 3, HOST_SHUTDOWN_TIMEOUT = 15,
-	HOST_SHUTDOWN_FORCE = false, file = GLOBAL }, "config.global()")
+	HOST_SHUTDOWN_FORCE = false, MAC_SEED = "", file = GLOBAL },
+	"config.global()")
 t.is(gmsg, nil, "config.global(): no message")
 os.remove(GLOBAL)
 t.is(rec(config.global()), rec { BOOT_PARALLEL = math.min(8, math.max(1, ncpu - 1)),
-	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true },
+	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true, MAC_SEED = "" },
 	"config.global() without nvqctl.conf: the defaults")
 write(GLOBAL, "#\nBOOT_PARALLEL=0\n")
 g, gmsg = config.global()

@@ -367,7 +367,7 @@ t.ok(type(mod) == "table" and type(mod.stop) == "function" and
 	"the built-in source loads as an override")
 mod, where = userlua.load_policy("shutdown", core.now() + 2, true)
 t.is(where, "policies/shutdown.lua", "builtin = true ignores the override")
-t.same(userlua.builtin_policies(), { "boot", "shutdown" }, "built-in policies listed")
+t.same(userlua.builtin_policies(), { "boot", "network", "shutdown" }, "built-in policies listed")
 mod, err = userlua.load_policy("nosuch", core.now() + 2)
 t.like(err, "no policy named nosuch", "an unknown policy")
 

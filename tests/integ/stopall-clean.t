@@ -95,7 +95,7 @@ t=$(secs "$t0" "$(now)")
 awk -v t="$t" 'BEGIN { exit !(t <= 30) }'
 ok $? "a policy stuck in a C call: stopall returned after ${t}s (deadline 20s, bound 30s)"
 is "$(running_count)" 0 "a policy stuck in a C call: no QEMU left"
-like "$ERR" "*boot policy did not finish by its limit*" \
+like "$ERR" "*the boot policy*did not finish by its limit*" \
     "a policy stuck in a C call: said so"
 is "$(ps -eo args | grep -c "^$NVQCTL stopall")" 0 \
     "a policy stuck in a C call: no process of stopall left"

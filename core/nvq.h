@@ -39,6 +39,7 @@ int	os_pid_gone(pid_t);
 int	nvq_poll_exit(pid_t, double);
 void	nvq_childwait(void);
 void	nvq_task_signals(void);
+void	nvq_task_kill(void);
 int	os_nvmm_probe(char *, size_t);
 
 /* Shared by the modules that make up nvq.core. */
@@ -53,6 +54,7 @@ void	nvq_register_lock(lua_State *);
 void	nvq_register_chan(lua_State *);
 void	nvq_register_term(lua_State *);
 void	nvq_register_task(lua_State *);
+void	nvq_register_limit(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

@@ -229,8 +229,8 @@ end
 -- A line as given, without the VM name in front.
 -- (Standard error while userlua.out says so: a hook run by list --json.)
 function VM:say(fmt, ...)
-	local out = package.loaded.userlua and package.loaded.userlua.out or
-		io.stdout
+	local out = package.loaded["ulua.runner"] and
+		package.loaded["ulua.runner"].out or io.stdout
 	out:write(string.format(fmt, ...), "\n")
 	out:flush()
 end

@@ -215,7 +215,7 @@ local function shutdown(v, name, popt)
 	if name == "shutdown" and not userlua.find_policy(name).file then
 		return nil, broken, true
 	end
-	util.warn("%s; finishing the stop with the built-in policy", broken)
+	util.warn("%s; finishing the stop with the built-in ladder", broken)
 	if core.now() >= popt.deadline then
 		return nil, string.format("still running after %ds", popt.timeout)
 	end

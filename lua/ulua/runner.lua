@@ -19,6 +19,7 @@ M.LIMIT_MSG = "still running past its time limit; stopped"
 
 local TERM_WAIT = 0.1	-- seconds a child at its limit gets to end its program
 local LIFELINE = 2	-- seconds past its limit a child ends itself
+local WAIT_MARGIN = 0.2	-- seconds between the end of a wait and the kill
 local STEP = 10000	-- VM instructions between two looks at the clock
 
 -- The state user code's environment reads (env.new(M)): M.checking
@@ -120,7 +121,9 @@ end
 local function in_child(job, send)
 	if job.stdout_to_stderr then core.dup2(2, 1) end
 	core.lifeline(job.limit + LIFELINE)
-	M.deadline = job.limit
+	-- The code's own waits end a moment before the kill, so that it
+	-- can still say what timed out.
+	M.deadline = job.limit - WAIT_MARGIN
 	M.memory = (job.memory or M.MEMORY) * 1048576
 	local res = table.pack(pcall(job.body, function(where)
 		send("where", where)

@@ -313,6 +313,41 @@ if ROOT then
 		"one not owned by root")
 	os.execute("chown 0 " .. up)
 	core.chmod(up, mode)
+	-- A symlink into a directory nobody (uid 65534) owns, whose target
+	-- is swapped by rename while 300 hook calls load it: never does the
+	-- swapped-in code run (checked, then opened by name, it did).
+	local dir = os.getenv("TESTTMP") .. "/swap"
+	assert(core.mkdir(dir, "755"))
+	local marker = os.getenv("TESTTMP") .. "/evil-ran"
+	write(dir .. "/h.lua", "return { pre_start = function() end }")
+	write(dir .. "/evil.lua", "io.open('" .. marker .. "', 'a'):write('x') " ..
+		"return { pre_start = function() end }")
+	os.execute("chown 65534 " .. dir .. " " .. dir .. "/evil.lua")
+	assert(core.mkdir(CONF .. "/hooks", "755") or core.stat(CONF .. "/hooks"))
+	os.execute("ln -s " .. dir .. "/h.lua " .. CONF .. "/hooks/race.lua")
+	local swapper = assert(io.popen("cd " .. dir .. " && while :; do " ..
+		"mv h.lua good.tmp; mv evil.lua h.lua; mv h.lua evil.lua; " ..
+		"mv good.tmp h.lua; done >/dev/null 2>&1 & echo $!"))
+	local spid = tonumber(swapper:read("l"))
+	swapper:close()
+	local rv = { name = "race", cfg = { HOOK_TIMEOUT = 5 } }
+	local refused = 0
+	for _ = 1, 300 do
+		-- Refused, or found missing in the middle of a swap.
+		if not hooks.run(rv, "pre_start", {}) then refused = refused + 1 end
+	end
+	core.kill(spid, "KILL")
+	core.wait_exit(spid, core.now() + 2)
+	if not core.stat(dir .. "/h.lua") then
+		write(dir .. "/h.lua", "return { pre_start = function() end }")
+	end
+	t.ok(not core.stat(marker), "a target swapped by rename during 300 " ..
+		"hook calls: the swapped code never ran")
+	t.is(refused, 300, "every call refused: the target's directory is " ..
+		"not root's")
+	local _, hwhy = hooks.run(rv, "pre_start", {})
+	t.like(hwhy, "directory " .. dir .. " is owned by uid 65534", "saying so")
+	os.remove(CONF .. "/hooks/race.lua")
 else
 	t.diag("not root: permission cases skipped")
 end

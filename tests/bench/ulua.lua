@@ -1,7 +1,8 @@
--- tests/bench/ulua.lua [N]: the cost of one call of user Lua, as the
--- median of N (default 100): a pre_start hook through ulua.phases, and
--- a shutdown policy's stop() through vm.lifecycle.run_policy (a user
--- file returning a rung at once).  Prints figures; asserts nothing.
+-- tests/bench/ulua.lua [N [TOP]]: the cost of one call of user Lua, as
+-- the median of N (default 100): a pre_start hook through ulua.phases,
+-- and a shutdown policy's stop() through vm.lifecycle.run_policy (a user
+-- file returning a rung at once), each in a child; with TOP, also
+-- `nvqctl list` of 50 stopped VMs.  Prints figures; asserts nothing.
 local core = require "nvq.core"
 local paths = require "base.paths"
 local phases = require "ulua.phases"
@@ -42,3 +43,17 @@ local policy = median(function()
 end)
 print(string.format("hook call (pre_start, median of %d): %.2f ms", n, hook))
 print(string.format("policy call (stop, median of %d): %.2f ms", n, policy))
+
+local top = arg[2]
+if top then
+	core.mkdir(conf .. "/vm", "755")
+	for i = 1, 50 do
+		write(string.format("%s/vm/l%02d.conf", conf, i), "MEMORY=128M\n")
+	end
+	local list = median(function()
+		assert(core.run({ top .. "/nvqctl", "list" }, { stdout = "null",
+			deadline = core.now() + 10 }))
+	end)
+	print(string.format("nvqctl list of 50 VMs (median of %d): %.2f ms", n,
+		list))
+end

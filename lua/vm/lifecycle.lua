@@ -219,9 +219,8 @@ local function shutdown(v, name, popt)
 	if core.now() >= popt.deadline then
 		return nil, string.format("still running after %ds", popt.timeout)
 	end
-	local bopt = { timeout = popt.timeout, force = popt.force,
-		start = popt.start, deadline = popt.deadline }
-	ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", limit, bopt, true)
+	-- popt as it was: the broken policy changed only its child's copy.
+	ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", limit, popt, true)
 	broken = not ran and rung or ran and nonsense(v, "shutdown", rung, pwhy)
 	if broken then return nil, broken, true end
 	return rung, pwhy

@@ -52,7 +52,7 @@ NVQ_CFLAGS=	$(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L \
 LUASRCS!=	find lua policies -name '*.lua' | LC_ALL=C sort
 OBJS=		core/clock.o core/interp.o core/embedded.o core/l_sys.o \
 		core/l_proc.o core/l_lock.o core/l_chan.o core/l_term.o core/l_task.o \
-		core/l_net.o \
+		core/l_net.o core/l_limit.o \
 		core/os_$(OS).o
 
 all: nvqctl

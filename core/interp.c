@@ -119,6 +119,7 @@ open_core(lua_State *L)
 	nvq_register_term(L);
 	nvq_register_task(L);
 	nvq_register_net(L);
+	nvq_register_limit(L);
 	lua_pushcfunction(L, l_builtin);
 	lua_setfield(L, -2, "builtin");
 	lua_pushcfunction(L, l_builtins);

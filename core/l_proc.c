@@ -254,9 +254,16 @@ static void
 task_term(int sig)
 {
 	(void)sig;
+	nvq_task_kill();
+	_exit(1);
+}
+
+/* Ends the program a task or a user-code child waits for (its group). */
+void
+nvq_task_kill(void)
+{
 	if (run_pgid > 0)
 		kill(-run_pgid, SIGKILL);
-	_exit(1);
 }
 
 void

@@ -174,6 +174,17 @@ l__exit(lua_State *L)
 	return 0;
 }
 
+/* dup2(from, to) -> true | nil, msg, errno: in a child running user
+ * code, its standard output made standard error. */
+static int
+l_dup2(lua_State *L)
+{
+	int from = (int)luaL_checkinteger(L, 1);
+	int to = (int)luaL_checkinteger(L, 2);
+
+	return luaL_fileresult(L, dup2(from, to) != -1, NULL);
+}
+
 static const luaL_Reg task_funcs[] = {
 	{ "fork", l_fork },
 	{ "pipe", l_pipe },
@@ -183,6 +194,7 @@ static const luaL_Reg task_funcs[] = {
 	{ "_exit", l__exit },
 	{ "task_init", l_task_init },
 	{ "killpg", l_killpg },
+	{ "dup2", l_dup2 },
 	{ NULL, NULL }
 };
 

@@ -33,6 +33,7 @@ int	os_pid_gone(pid_t);
 int	nvq_poll_exit(pid_t, double);
 void	nvq_childwait(void);
 void	nvq_task_signals(void);
+void	nvq_task_kill(void);
 int	os_nvmm_probe(char *, size_t);
 void	os_parent_death(pid_t);
 int	os_tap_open(char *, size_t);
@@ -50,6 +51,7 @@ void	nvq_register_chan(lua_State *);
 void	nvq_register_term(lua_State *);
 void	nvq_register_task(lua_State *);
 void	nvq_register_net(lua_State *);
+void	nvq_register_limit(lua_State *);
 
 /* interp.c */
 lua_State *nvq_newstate(void);

@@ -7,21 +7,17 @@
 -- it returns the name of the rung that ended the VM, or nil and why.
 --
 -- The rung reported is the last one applied (the agent took
--- guest-shutdown, QMP took system_powerdown or quit, a signal was
--- delivered) before QEMU was seen gone.  A guest may power off by itself
--- at any moment, slow to obey an earlier rung: so before each forced rung
--- the policy looks whether QEMU is already gone, and a rung that finds it
--- gone (QMP unanswered, the pidfile lock released) does not count.  When
--- no rung was applied at all, the answer is "exited".
+-- guest-shutdown, QMP took system_powerdown) before QEMU was seen gone;
+-- "exited" when none was.  The policy has until opt.deadline: past it,
+-- nvqctl itself forces the VM when asked to (stop --force,
+-- SHUTDOWN_FORCE=yes: QMP quit, SIGTERM, SIGKILL), whatever the policy
+-- is doing then.
 local P = {
 	agent_sync = 3,		-- seconds for the agent to answer guest-sync
 	agent_grace = 10,	-- seconds from guest-shutdown to trying ACPI too
 	progress_every = 10,	-- seconds between "waiting for" lines
 	acpi_repeat = true,	-- press the button again at each of those:
 				-- a guest still booting ignores the first
-	quit_wait = 3,		-- seconds each forced rung is given
-	term_wait = 3,
-	kill_wait = 5,
 }
 
 -- Waits for the exit until the deadline, printing progress and calling
@@ -61,31 +57,6 @@ local function try_agent(vm, opt)
 	return false, true
 end
 
--- QMP quit, SIGTERM, SIGKILL; last is the rung applied before them.
-local function force(vm, last)
-	local rungs = {
-		{ "quit", "QMP quit", P.quit_wait,
-			function() return vm:quit(vm:now() + P.quit_wait) end },
-		{ "sigterm", "SIGTERM", P.term_wait,
-			function() return vm:signal("TERM") end },
-		{ "sigkill", "SIGKILL", P.kill_wait,
-			function() return vm:signal("KILL") end },
-	}
-	for _, r in ipairs(rungs) do
-		local name, what, grace, apply = table.unpack(r)
-		if vm:wait_exit(vm:now()) then return last or "exited" end
-		vm:log("forcing: %s", what)
-		if apply() then
-			last = name
-		else
-			-- Refused, or QEMU is just going: a moment to finish.
-			grace = math.min(grace, 0.5)
-		end
-		if vm:wait_exit(vm:now() + grace) then return last or "exited" end
-	end
-	return nil, "the QEMU process survived SIGKILL"
-end
-
 function P.stop(vm, opt)
 	opt.start = opt.start or vm:now()
 	local gone, took = try_agent(vm, opt)
@@ -109,11 +80,7 @@ function P.stop(vm, opt)
 			return last or "exited"
 		end
 	end
-	if not opt.force then
-		return nil, string.format("still running after %ds", opt.timeout)
-	end
-	vm:log("still running after %ds", opt.timeout)
-	return force(vm, last)
+	return nil, string.format("still running after %ds", opt.timeout)
 end
 
 return P

@@ -98,8 +98,10 @@ end
 function M.read_file(path)
 	local f, err = io.open(path, "rb")
 	if not f then return nil, err end
-	local data = f:read("a")
+	-- A directory opens, and fails only here.
+	local data, rerr = f:read("a")
 	f:close()
+	if not data then return nil, path .. ": " .. tostring(rerr) end
 	return data
 end
 

@@ -12,6 +12,7 @@ local bootrun = require "boot.run"
 local child = require "base.child"
 local config = require "conf.load"
 local core = require "nvq.core"
+local force = require("vm.force").force
 local lifecycle = require "vm.lifecycle"
 local poststop = require "vm.poststop"
 local ready = require "boot.ready"
@@ -19,7 +20,6 @@ local util = require "base.util"
 
 local M = {}
 
-local FORCE = bootrun.FORCE
 local FORCE_LOCK = 1		-- seconds a forcing waits for the VM's lock
 
 -- Calls library code in a child: nil, why for what it returns and for
@@ -146,22 +146,6 @@ local function start_body(opt)
 		if ok then return send("ready") end
 		send("notready", why)
 	end
-end
-
--- QMP quit, SIGTERM, SIGKILL on a schedule from t0, shared by every VM
--- forced at the same moment: the rung that ended it, or nil and why.
-local function force(v, t0)
-	local pid = v.pid
-	v:log("forcing: QMP quit")
-	local qdl = t0 + FORCE.quit
-	if v:quit(qdl) and v:wait_exit(qdl) then return "quit" end
-	v:log("forcing: SIGTERM")
-	v:signal("TERM")
-	if v:wait_exit(t0 + FORCE.term) then return "sigterm" end
-	v:log("forcing: SIGKILL")
-	v:signal("KILL")
-	if v:wait_exit(t0 + FORCE.kill) then return "sigkill" end
-	return nil, "QEMU (pid " .. tostring(pid) .. ") survived SIGKILL"
 end
 
 local function stop_body(opt)

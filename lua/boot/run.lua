@@ -11,9 +11,8 @@ local util = require "base.util"
 
 local M = {}
 
--- The forcing's schedule, from the moment it begins: QMP quit, SIGTERM
--- at quit, SIGKILL at term, given up at kill (seconds).
-M.FORCE = { quit = 2, term = 5, kill = 9 }
+-- The forcing's schedule (vm/force.lua), for the summary and --dry-run.
+M.FORCE = require("vm.force").SCHEDULE
 
 -- The events that end a task.
 M.FINAL = { ready = true, notready = true, failed = true,

@@ -79,7 +79,8 @@ local function show(name, builtin)
 	end
 	local p = userlua.find_policy(name)
 	if p.file and not builtin then
-		io.stdout:write(util.check(util.read_file(p.file)))
+		local text = util.check(util.read_file(p.file))
+		io.stdout:write(text)
 		return 0
 	end
 	local text = userlua.builtin_source(name)

@@ -55,6 +55,8 @@ M.KEYS = {
 		desc = "the policy stop runs: policies/NAME.lua" },
 	{ key = "HOOK_TIMEOUT", default = "30",
 		desc = "seconds each hook call may take, 1 to 3600" },
+	{ key = "LUA_MEMORY", default = "256",
+		desc = "MiB a hook or policy call may allocate, 1 to 4096" },
 	{ key = "AUTOSTART", default = "no",
 		desc = "startall with no names starts this VM (yes or no)" },
 	{ key = "BOOT_ORDER", default = "100",
@@ -447,6 +449,9 @@ local CHECK = {
 	end,
 	HOOK_TIMEOUT = function(raw, o, k)
 		return integer(raw, o, k, 1, 3600)
+	end,
+	LUA_MEMORY = function(raw, o, k)
+		return integer(raw, o, k, 1, 4096)
 	end,
 	AUTOSTART = yesno,
 	BOOT_ORDER = function(raw, o, k) return integer(raw, o, k, 0, 9999) end,

@@ -1,42 +1,22 @@
 -- net/taps.lua: the taps of a VM's bridge NICs.  nvqctl opens each one
 -- through the clone device (core.tap_open): it lives while a descriptor
 -- to it is open, QEMU inherits the descriptor, and so no tap outlives its
--- VM.  The network policy (policies/network.lua) attaches it.
+-- VM.  The network policy (policies/network.lua, called by the caller's
+-- attach) puts it into its bridge.
 local core = require "nvq.core"
-local userlua = require "ulua.runner"
 
 local M = {}
-
-local ATTACH_TIME = 10	-- seconds the policy may take for one tap
 
 local function close_all(opened)
 	for _, o in ipairs(opened) do core.fdclose(o.fd) end
 end
 
--- attach(handle, n, i) -> true | nil, why: the network policy on one tap.
-local function attach(handle, n, i)
-	local limit = core.now() + ATTACH_TIME
-	local policy, where = userlua.load_policy("network", limit)
-	if not policy then return nil, where end
-	local f = type(policy) == "table" and rawget(policy, "attach")
-	if type(f) ~= "function" then
-		return nil, where .. ": the network policy has no attach function"
-	end
-	local res = table.pack(userlua.call(f, limit, where, handle,
-		{ index = i - 1, tap = n.tap, bridge = n.bridge, mac = n.mac },
-		{ os = core.uname().sysname, deadline = limit }))
-	if not res[1] then return nil, res[2] end
-	if res[2] == true then return true end
-	local why = res[3]
-	return nil, type(why) == "string" and why or
-		"the network policy refused without saying why"
-end
-
--- open(v) -> list of { fd, name } (in NIC order, bridge NICs only; each
--- NIC's .tap and .fd set) | nil, why -- and then nothing is left open.
-function M.open(v)
+-- open(v, attach) -> list of { fd, name } (in NIC order, bridge NICs
+-- only; each NIC's .tap and .fd set) | nil, why -- and then nothing is
+-- left open.  attach(nic) puts a tap where it belongs (the network
+-- policy): true | nil, why.
+function M.open(v, attach)
 	local opened = {}
-	local handle
 	for i, n in ipairs(v.cfg.nets or {}) do
 		if n.kind == "bridge" then
 			local fd, name = core.tap_open()
@@ -47,8 +27,8 @@ function M.open(v)
 			end
 			opened[#opened + 1] = { fd = fd, name = name }
 			n.fd, n.tap = fd, name
-			handle = handle or userlua.handle(v)
-			local ok, why = attach(handle, n, i)
+			local ok, why = attach({ index = i - 1, tap = name,
+				bridge = n.bridge, mac = n.mac })
 			if not ok then
 				close_all(opened)
 				return nil, string.format("%s: net%d: tap %s into bridge " ..

@@ -1,7 +1,9 @@
 -- ulua/phases.lua: the user's per-VM hooks ($NVQCTL_CONFDIR/hooks/VM.lua and
--- hooks/all.lua), read afresh on every call, each phase function run
--- through userlua with the VM handle, an event table and HOOK_TIMEOUT.
--- A pre-phase may veto its action; a post-phase's failure is a warning.
+-- hooks/all.lua), read afresh on every call, each phase of each file run
+-- in a child of its own (ulua/runner.lua) with the VM handle, an event
+-- table, HOOK_TIMEOUT and LUA_MEMORY; its standard output is standard
+-- error (a command's own may be JSON).  A pre-phase may veto its
+-- action; a post-phase's failure is a warning.
 local core = require "nvq.core"
 local paths = require "base.paths"
 local userlua = require "ulua.runner"
@@ -14,6 +16,7 @@ M.GLOBAL_PHASES = { "boot_begin", "boot_end", "shutdown_begin",
 	"shutdown_end" }
 M.DEFAULT_TIMEOUT = 30
 M.MIN_TIME = 1		-- seconds a hook gets even when a deadline has passed
+local CHECK_TIME = 2	-- seconds nvqctl hooks gives a file's top level
 
 local is_vm_phase, is_global_phase = {}, {}
 for _, p in ipairs(M.VM_PHASES) do is_vm_phase[p] = true end
@@ -70,12 +73,9 @@ local function where(fn, file)
 		file .. ":" .. info.linedefined or file
 end
 
--- One phase of one file.  true, or nil, why and its kind: "load" when
--- the file could not be used (refused, syntax, top-level error), "veto"
--- when the phase function returned false or raised.
-local function call_one(f, phase, v, event, timeout)
-	if not core.stat(f.file) then return true end
-	local limit = limit_for(timeout, event.deadline)
+-- The phase function of one file, in the child: true, or nil, why and
+-- "load" or "veto", as call_one.
+local function phase_body(f, phase, v, event, limit, note)
 	local mod, why = load(f, limit)
 	if not mod then return nil, why, "load" end
 	local fn = rawget(mod, phase)
@@ -84,17 +84,38 @@ local function call_one(f, phase, v, event, timeout)
 		return nil, string.format("%s: %s is a %s, not a function", f.file,
 			phase, type(fn)), "load"
 	end
+	local w = where(fn, f.file)
+	note(w)
 	local ev = {}
 	for k, x in pairs(event) do ev[k] = x end
 	ev.phase, ev.deadline = phase, limit
 	local h = v and userlua.handle(v)
-	local ok, r1, r2 = userlua.call(fn, limit, where(fn, f.file), h, ev)
+	local ok, r1, r2 = userlua.call(fn, limit, w, h, ev)
 	if not ok then return nil, r1, "veto" end
-	if r1 == false then
-		return nil, string.format("%s: %s says no%s", where(fn, f.file),
-			phase, r2 ~= nil and ": " .. userlua.text(r2) or ""), "veto"
+	-- false, or nil and a reason: no, as nil, why means failure
+	-- everywhere else.
+	if r1 == false or (r1 == nil and r2 ~= nil) then
+		return nil, string.format("%s: %s says no%s", w, phase,
+			r2 ~= nil and ": " .. userlua.text(r2) or ""), "veto"
 	end
 	return true
+end
+
+-- One phase of one file.  true, or nil, why and its kind: "load" when
+-- the file could not be used (refused, syntax, top-level error), "veto"
+-- when the phase function said no, raised, or ran past its time or
+-- memory.
+local function call_one(f, phase, v, event, timeout)
+	if not core.stat(f.file, true) then return true end
+	local limit = limit_for(timeout, event.deadline)
+	local ok, why, kind = userlua.isolated({ limit = limit, where = f.file,
+		memory = v and v.cfg and v.cfg.LUA_MEMORY or event.memory,
+		stdout_to_stderr = true,
+		body = function(note)
+			return phase_body(f, phase, v, event, limit, note)
+		end })
+	if ok then return true end
+	return nil, why, kind == "load" and "load" or "veto"
 end
 
 -- Runs fn on each file: all.lua first for pre- and begin-phases, last
@@ -144,41 +165,55 @@ function M.run_global(phase, event)
 	return nil, why
 end
 
+-- The check of one file, in the child: true, its phases and its
+-- problems (each a line) | nil, why.
+local function check_body(f)
+	local mod, why = load(f, core.now() + CHECK_TIME)
+	if not mod then return nil, why end
+	local phases, problems = {}, {}
+	for k, fn in next, mod do
+		if not phase_allowed(f.scope, k) then
+			problems[#problems + 1] = string.format("%s: %s is not a " ..
+				"phase%s", f.file, userlua.text(k), is_global_phase[k] and
+				" in a VM's file (only in all.lua)" or "")
+		elseif type(fn) ~= "function" then
+			problems[#problems + 1] = string.format("%s: %s is a %s, not " ..
+				"a function", f.file, k, type(fn))
+		else
+			phases[#phases + 1] = k
+		end
+	end
+	table.sort(phases)
+	table.sort(problems)
+	return true, table.concat(phases, " "), table.concat(problems, "\n")
+end
+
 -- check(name) -> report: what `nvqctl hooks VM` shows.  Each applying
 -- file: exists, permissions, syntax, phases it exports and whether they
 -- are known.  The file's top level runs (it should only define
--- functions) with programs refused; no phase function is called.
+-- functions), in a child, with programs refused; no phase function is
+-- called.
 function M.check(name)
 	local out = {}
 	for _, f in ipairs(M.files(name)) do
 		local r = { file = f.file, scope = f.scope, phases = {},
 			problems = {} }
 		out[#out + 1] = r
-		if core.stat(f.file) then
+		if core.stat(f.file, true) then
 			r.exists = true
-			userlua.checking = true
-			local mod, why = load(f, core.now() + 2)
-			userlua.checking = nil
-			if not mod then
-				r.problems[#r.problems + 1] = why
+			local ok, phases, problems = userlua.isolated({
+				limit = core.now() + CHECK_TIME, where = f.file,
+				stdout_to_stderr = true, body = function()
+					userlua.checking = true
+					return check_body(f)
+				end })
+			if not ok then
+				r.problems[1] = phases
 			else
-				for k, fn in next, mod do
-					if not phase_allowed(f.scope, k) then
-						r.problems[#r.problems + 1] = string.format(
-							"%s: %s is not a phase%s", f.file,
-							userlua.text(k),
-							is_global_phase[k] and " in a VM's file (only " ..
-							"in all.lua)" or "")
-					elseif type(fn) ~= "function" then
-						r.problems[#r.problems + 1] = string.format(
-							"%s: %s is a %s, not a function", f.file, k,
-							type(fn))
-					else
-						r.phases[#r.phases + 1] = k
-					end
+				for p in phases:gmatch("%S+") do r.phases[#r.phases + 1] = p end
+				for p in problems:gmatch("[^\n]+") do
+					r.problems[#r.problems + 1] = p
 				end
-				table.sort(r.phases)
-				table.sort(r.problems)
 			end
 		end
 	end

@@ -2,6 +2,7 @@
 -- restart, which chains two of them under one lock) are built on these.
 local config = require "conf.load"
 local core = require "nvq.core"
+local force = require "vm.force"
 local hooks = require "ulua.phases"
 local macs = require "vm.macs"
 local poststop = require "vm.poststop"
@@ -17,7 +18,9 @@ local START_WAIT = 60		-- seconds for QEMU to daemonize
 local QMP_READY_WAIT = 10	-- seconds for QMP to answer after that
 local PRE_START_WAIT = 300	-- seconds a PRE_START hook may take
 local KILL_QUIT_WAIT = 0.25	-- seconds "kill" gives QMP quit
-local POLICY_SLACK = 20		-- seconds a policy may run past its deadline
+local POLICY_GRACE = 2		-- seconds a policy may take past its deadline
+				-- to answer (a last QMP quit of its own)
+				-- before it is killed
 
 -- How a process run by core.run ended, for a message.
 local function ended(r)
@@ -47,27 +50,68 @@ local function indent(s)
 	return "  " .. s:gsub("\n$", ""):gsub("\n", "\n  ")
 end
 
--- Runs policies/NAME.lua's function fn(v, opt) through userlua (the
--- user's file or the built-in one; builtin forces the latter): true and
--- what it returned, or false and why it could not run or failed
--- (file:line; a policy spinning past limit is stopped).
-function M.run_policy(v, name, fn, limit, opt, builtin)
+-- In the policy's child: loads it, calls fn(handle, args...): true and
+-- what it returned, or false and why (file:line).
+local function policy_body(v, name, fn, limit, args, builtin, note)
 	local mod, where = userlua.load_policy(name, limit, builtin)
 	if mod == nil then
 		return false, string.format("%s: cannot load the %s policy: %s",
 			v.name, name, where)
 	end
-	if type(mod) ~= "table" or type(rawget(mod, fn)) ~= "function" then
+	note(where)
+	local f = type(mod) == "table" and rawget(mod, fn)
+	if type(f) ~= "function" then
 		return false, string.format("%s: the %s policy (%s) does not " ..
 			"export %s()", v.name, name, tostring(where), fn)
 	end
-	local res = table.pack(userlua.call(rawget(mod, fn), limit, where,
-		userlua.handle(v), opt))
+	local info = debug.getinfo(f, "S")
+	if info.linedefined > 0 then note(where .. ":" .. info.linedefined) end
+	local res = table.pack(userlua.call(f, limit, where, userlua.handle(v),
+		table.unpack(args, 1, args.n)))
 	if not res[1] then
 		return false, string.format("%s: %s policy failed: %s", v.name, name,
 			tostring(res[2]))
 	end
+	-- Only text crosses to the parent: a rung is a name.
+	if fn == "stop" and res[2] ~= nil and type(res[2]) ~= "string" then
+		return false, string.format("%s: the %s policy returned a %s, " ..
+			"not the name of a rung", v.name, name, type(res[2]))
+	end
 	return true, table.unpack(res, 2, res.n)
+end
+
+-- Runs policies/NAME.lua's function fn(v, args...) in a child of its own
+-- (args: a table.pack; the user's file or the built-in one; builtin
+-- forces the latter):
+-- true and what it returned, or false and why it could not run or
+-- failed (file:line).  At limit the child is killed, whatever it does.
+function M.run_policy(v, name, fn, limit, args, builtin)
+	local ok, r1, r2 = userlua.isolated({ limit = limit,
+		where = "the " .. name .. " policy",
+		memory = v.cfg and v.cfg.LUA_MEMORY,
+		stdout_to_stderr = userlua.out == io.stderr,
+		body = function(note)
+			return policy_body(v, name, fn, limit, args, builtin, note)
+		end })
+	if ok == nil then
+		return false, string.format("%s: %s policy failed: %s", v.name, name,
+			tostring(r1))
+	end
+	return ok, r1, r2
+end
+
+local ATTACH_TIME = 10	-- seconds the network policy may take per tap
+
+-- The network policy's attach(vm, nic, opt) for one bridge NIC's tap, in
+-- a child: true | nil, why.
+local function network_attach(v, nic)
+	local limit = core.now() + ATTACH_TIME
+	local ran, ok, why = M.run_policy(v, "network", "attach", limit,
+		table.pack(nic, { os = core.uname().sysname, deadline = limit }))
+	if not ran then return nil, ok end
+	if ok == true then return true end
+	return nil, type(why) == "string" and why or
+		"the network policy refused without saying why"
 end
 
 -- What start does once QEMU has daemonized: pid | nil, message.
@@ -121,7 +165,9 @@ function M.start(v, opt)
 	for _, w in ipairs(macs.of(v.cfg)) do util.warn("%s", w) end
 	-- Bridge NICs' taps: opened and attached before QEMU, closed here
 	-- once QEMU holds them, so that they live exactly as long as it.
-	local opened, terr = taps.open(v)
+	local opened, terr = taps.open(v, function(nic)
+		return network_attach(v, nic)
+	end)
 	if not opened then return nil, terr end
 	local keep = {}
 	for i, o in ipairs(opened) do keep[i] = o.fd end
@@ -181,10 +227,6 @@ local function nonsense(v, name, rung, why)
 		end
 		return nil
 	end
-	if type(rung) ~= "string" then
-		return string.format("%s: the %s policy returned a %s, not the " ..
-			"name of a rung", v.name, name, type(rung))
-	end
 	local still = v:alive()
 	if still then
 		return string.format("%s: the %s policy says %s stopped it, but " ..
@@ -192,13 +234,38 @@ local function nonsense(v, name, rung, why)
 	end
 end
 
+-- The shutdown policy's answer: rung | nil, why (a policy's own "still
+-- running after") | nil, why, true (broken: failed, killed at its
+-- limit, nonsense).  A user's policy that broke (or has disappeared)
+-- is reported and the built-in one finishes the stop in the time left.
+local function shutdown(v, name, popt)
+	local limit = popt.deadline + POLICY_GRACE
+	local ran, rung, pwhy = M.run_policy(v, name, "stop", limit,
+		table.pack(popt))
+	local broken = not ran and rung or ran and nonsense(v, name, rung, pwhy)
+	if not broken then return rung, pwhy end
+	if name == "shutdown" and not userlua.find_policy(name).file then
+		return nil, broken, true
+	end
+	util.warn("%s; finishing the stop with the built-in ladder", broken)
+	if core.now() >= popt.deadline then
+		return nil, string.format("still running after %ds", popt.timeout)
+	end
+	-- popt as it was: the broken policy changed only its child's copy.
+	ran, rung, pwhy = M.run_policy(v, "shutdown", "stop", limit,
+		table.pack(popt), true)
+	broken = not ran and rung or ran and nonsense(v, "shutdown", rung, pwhy)
+	if broken then return nil, broken, true end
+	return rung, pwhy
+end
+
 -- stop(v, opt) -> rung | nil, message, through the VM's shutdown policy
 -- (SHUTDOWN_POLICY).  opt = { timeout = seconds (default
 -- SHUTDOWN_TIMEOUT), force = bool, context = "manual"|"boot"|
 -- "host-shutdown", deadline = absolute (a stopall's), ignore_veto =
--- bool (stop --force) }.  The caller holds the VM's lock.  A user's
--- policy that fails, returns nonsense or runs past its limit is
--- reported and the stop finished by the built-in ladder.
+-- bool (stop --force) }.  The caller holds the VM's lock.  The policy
+-- has until the deadline; then, with force, vm/force.lua ends QEMU,
+-- whatever the policy did.
 function M.stop(v, opt)
 	opt = opt or {}
 	local ctx = opt.context or "manual"
@@ -217,24 +284,26 @@ function M.stop(v, opt)
 	local t0 = core.now()
 	local deadline = opt.deadline or t0 + timeout
 	local name = v.cfg.SHUTDOWN_POLICY or "shutdown"
-	local popt = { timeout = timeout, force = opt.force, start = t0,
-		deadline = deadline }
-	local ran, rung, pwhy = M.run_policy(v, name, "stop", deadline +
-		POLICY_SLACK, popt)
-	local broken = not ran and rung or ran and nonsense(v, name, rung, pwhy)
-	if broken and userlua.find_policy(name).file then
-		-- The time left: none, past the deadline, but the forced rungs
-		-- still get their slack.
-		util.warn("%s; finishing the stop with the built-in ladder", broken)
-		popt = { timeout = timeout, force = opt.force, start = t0,
-			deadline = deadline }
-		ran, rung, pwhy = M.run_policy(v, "shutdown", "stop",
-			math.max(deadline, core.now()) + POLICY_SLACK, popt, true)
-		broken = not ran and rung or ran and nonsense(v, "shutdown", rung,
-			pwhy)
+	local rung, pwhy, broken = shutdown(v, name, { timeout = timeout,
+		force = opt.force, start = t0, deadline = deadline })
+	if not rung and not v:alive() then
+		if broken then util.warn("%s", pwhy) end
+		rung, broken = "exited", nil
 	end
-	if broken then return nil, broken end
+	if not rung and opt.force then
+		if broken then util.warn("%s", pwhy) end
+		-- Forcing only at the deadline: a policy may give up early.
+		if not v:wait_exit(deadline) then
+			v:log("still running after %ds", timeout)
+			local fwhy
+			rung, fwhy = force.force(v, core.now())
+			if not rung then return nil, v.name .. ": " .. fwhy end
+		else
+			rung = "exited"
+		end
+	end
 	if not rung then
+		if broken then return nil, pwhy end
 		return nil, string.format("%s: %s; left running (use --force to " ..
 			"go on to quit and signals, or nvqctl kill)", v.name, pwhy)
 	end

@@ -23,5 +23,7 @@ trap cleanup EXIT INT TERM
 for phase in lifecycle setup3 query3 setup5 query5; do
 	"$top/tests/luarun" "$top/tests/bench/bench.lua" $phase "$runs" "$top"
 done
+# One call of a hook and of a policy (a child each), list of 50 VMs.
+"$top/tests/luarun" "$top/tests/bench/ulua.lua" 100 "$top"
 # startall/stopall of ten guests: one run (each step boots ten guests).
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"

@@ -184,6 +184,86 @@ while ! gone "$(cat "$TMP/bg")" && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); do
 gone "$(cat "$TMP/bg")"
 ok $? "a hook running sleep 1000: the program's children are killed too"
 
+# Stuck inside one C call: the child is killed at HOOK_TIMEOUT (3 s)
+# all the same, and the start refused as for a hook error.
+mkfifo "$TMP/fifo"
+for code in "io.open('$TMP/fifo', 'r')" \
+    '("x"):rep(40):match(("x*"):rep(40) .. "y")'; do
+	printf 'return { pre_start = function() %s end }\n' "$code" >"$HK/h1.lua"
+	t0=$(date +%s.%N)
+	run "$NVQCTL" start h1
+	t1=$(date +%s.%N)
+	secs=$(echo "$t1 - $t0" | bc)
+	is "$RC" 1 "$code: start refused"
+	like "$ERR" "*not starting: $HK/h1.lua:1: still running past its time limit; stopped*" \
+	    "$code: reported, file:line"
+	[ "$(echo "$secs >= 3 && $secs <= 3.3 + 0.4" | bc)" = 1 ]
+	ok $? "$code: ended at HOOK_TIMEOUT (${secs}s for the whole start; 3 s + 0.3)"
+done
+# The same in post_start: the VM starts, with a warning.
+printf 'return { post_start = function() io.open("%s", "r") end }\n' \
+    "$TMP/fifo" >"$HK/h1.lua"
+run "$NVQCTL" start h1
+is "$RC" 0 "a post_start stuck in io.open: the start goes on"
+like "$ERR" "*warning: h1: post_start hook: $HK/h1.lua:1: still running past its time limit*" \
+    "a post_start stuck in io.open: a warning"
+"$NVQCTL" kill h1 >/dev/null 2>&1
+
+# Memory: a hook growing a table without end is stopped at LUA_MEMORY;
+# the nvqctl that called it does not grow (its peak RSS, VmHWM).
+echo "LUA_MEMORY=64" >>"$NVQCTL_CONFDIR/vm/h1.conf"
+echo "HOOK_TIMEOUT=60" >>"$NVQCTL_CONFDIR/vm/h1.conf"
+cat >"$HK/h1.lua" <<'LUA'
+return { pre_start = function()
+	local t, i = {}, 0
+	while true do i = i + 1; t[i] = { i, tostring(i) } end
+end }
+LUA
+"$NVQCTL" start h1 >"$TMP/out" 2>"$TMP/err" &
+npid=$!
+hwm=0
+while kill -0 "$npid" 2>/dev/null; do
+	h=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$npid/status" 2>/dev/null)
+	[ -n "$h" ] && hwm=$h
+	sleep 0.05
+done
+wait "$npid"
+RC=$?
+ERR=$(cat "$TMP/err")
+is "$RC" 1 "a hook growing a table: start refused"
+like "$ERR" "*$HK/h1.lua:1: out of memory: past its cap of 64 MiB (LUA_MEMORY); stopped*" \
+    "a hook growing a table: stopped at the memory cap, saying so"
+[ "$hwm" -gt 0 ] && [ "$hwm" -lt 8192 ]
+ok $? "a hook growing a table: nvqctl's own peak RSS stays small (${hwm} kB < 8 MiB)"
+sed -i '/^LUA_MEMORY=/d; /^HOOK_TIMEOUT=60/d' "$NVQCTL_CONFDIR/vm/h1.conf"
+
+# A hook reached through a symlink: the directories of its target and the
+# symlink itself must be root's (nvqctl hooks says so, start refuses).
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$TMP/nobody"
+	printf 'return { pre_start = function() end }\n' >"$TMP/nobody/h.lua"
+	chown 65534 "$TMP/nobody"
+	ln -sf "$TMP/nobody/h.lua" "$HK/h1.lua"
+	run "$NVQCTL" hooks h1
+	is "$RC" 1 "hooks h1: a target in a directory owned by nobody is refused"
+	like "$OUT" "*directory $TMP/nobody is owned by uid 65534, not root (fix: chown root $TMP/nobody)*" \
+	    "hooks h1: naming the directory of the target"
+	chown 0 "$TMP/nobody"
+	rm "$HK/h1.lua"
+	ln -s "$TMP/nobody/h.lua" "$HK/h1.lua"
+	chown -h 65534 "$HK/h1.lua"
+	run "$NVQCTL" hooks h1
+	is "$RC" 1 "hooks h1: a symlink owned by nobody is refused"
+	like "$OUT" "*symlink $HK/h1.lua is owned by uid 65534, not root (fix: chown -h root $HK/h1.lua)*" \
+	    "hooks h1: naming the symlink"
+	chown -h 0 "$HK/h1.lua"
+	run "$NVQCTL" hooks h1
+	is "$RC" 0 "hooks h1: a root-owned symlink into a root-owned directory is fine"
+	rm -f "$HK/h1.lua"
+else
+	for i in 1 2 3 4 5; do ok 0 "# SKIP not root"; done
+fi
+
 # nvqctl from a hook: on another VM it works, on its own it fails at once.
 guest_vm other no
 cat >"$HK/h1.lua" <<'LUA'

@@ -1,7 +1,7 @@
 -- shutdown.lua: vm:signal sends only to the process that holds the VM's
--- pidfile lock (real processes, real locks), and the shutdown policy's
--- forced rungs report what really ended a VM (a fake handle on a fake
--- clock: the policy is written only against the handle).  Run by
+-- pidfile lock (real processes, real locks), and the forcing
+-- (vm/force.lua) reports what really ended a VM (a fake handle on a
+-- fake clock: forcing is written only against the handle).  Run by
 -- shutdown.t through luarun.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
@@ -88,9 +88,9 @@ do
 		"vm:signal with no pidfile: nil, \"not running\"")
 end
 
--- The shutdown policy's report -----------------------------------------
+-- The forcing's report ----------------------------------------------------
 
-local policy = require "policies.shutdown"
+local force = require "vm.force"
 
 -- A VM handle on a fake clock.  s.exit_at: when QEMU exits by itself;
 -- s.powerdown: whether QMP takes system_powerdown; s.quit(vm): QMP quit;
@@ -129,10 +129,11 @@ local function fake(s)
 	return f
 end
 
+-- Forcing from t = 10; s.last: the rung applied before it.
 local function stop(s)
 	local f = fake(s)
-	local rung, why = policy.stop(f, { timeout = 10, deadline = 10,
-		force = true, start = 0 })
+	f.t = 10
+	local rung, why = force.force(f, 10, s.last)
 	return rung, why, table.concat(f.sent, ",")
 end
 
@@ -140,7 +141,7 @@ local cases = {
 	{ "exits by itself during an unanswered quit, ACPI refused",
 		{ exit_at = 11.5 }, "exited", "" },
 	{ "exits by itself during an unanswered quit after ACPI",
-		{ exit_at = 11.5, powerdown = true }, "acpi", "" },
+		{ exit_at = 11.5, last = "acpi" }, "acpi", "" },
 	{ "exits 1s after QMP quit",
 		{ quit = function(f) f.exit_at = f.t + 1; return true end },
 		"quit", "" },

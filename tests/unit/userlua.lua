@@ -1,6 +1,7 @@
 -- userlua.lua: cases for lua/ulua/runner.lua (run by userlua.t): what user
--- code sees, that its time limit cannot be escaped, how its errors read
--- and which files are refused when nvqctl runs as root.
+-- code sees, that its child is stopped at its time and memory limits
+-- whatever it does, how its errors read and which files are refused
+-- when nvqctl runs as root.
 package.path = arg[0]:match("^(.*)/") .. "/?.lua;" .. package.path
 local t = require "tap"
 io.stdout:setvbuf("line")
@@ -35,7 +36,8 @@ end
 
 -- Environment -------------------------------------------------------------
 
-local ok, v = run("return { os.exit, io.popen, os.execute, dofile, " ..
+local ok, v, err, kind
+ok, v = run("return { os.exit, io.popen, os.execute, dofile, " ..
 	"loadfile, debug.sethook, n = 1 }")
 t.ok(ok and next(v) == "n", "no os.exit, io.popen, " ..
 	"os.execute, dofile, loadfile or debug.sethook")
@@ -72,131 +74,10 @@ ok, err, kind, f = run("return (")
 t.is(kind, "load", "a syntax error is found when loading")
 t.like(err, f .. ":1:", "a syntax error: file:line")
 
--- Limits ----------------------------------------------------------------------
-
-local function timed(text, secs)
-	local t0 = core.now()
-	local r = table.pack(run(text, secs))
-	return core.now() - t0, table.unpack(r)
-end
-
-local dt
-dt, ok, err, kind = timed("while true do end", 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"an endless loop is stopped at its limit (%.2fs)", dt))
-t.like(err, "past its time limit", "and says so")
-dt, ok, err, kind = timed([[
-local n = 0
-while true do
-	pcall(function() while true do n = n + 1 end end)
-end]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"a loop inside its own pcall is still stopped (%.2fs)", dt))
-dt, ok, err, kind = timed("while true do pcall(function() while true do end end) end",
-	0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"the same on one line (%.2fs)", dt))
-dt, ok, err, kind = timed([[
-while true do
-	local ok, e = xpcall(function() while true do end end,
-		function(m) while true do end end)
-end]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"and with a message handler that loops too (%.2fs)", dt))
-dt, ok, err, kind = timed([[
-while true do
-	xpcall(error, function(m) while true do end end)
-end]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"a message handler that loops on an ordinary error (%.2fs)", dt))
-_, err = run("setmetatable({}, { __gc = function() while true do end end })")
-t.like(err, "__gc metamethods are not available", "no finalizers")
-dt, ok, err, kind = timed([[
-local co = coroutine.wrap(function()
-	while true do pcall(function() while true do end end) end
-end)
-co()]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"a loop in a coroutine is stopped (%.2fs)", dt))
-dt, ok, err, kind = timed([[
-local c = require "nvq.core"
-local r = c.run({ "sleep", "1000" })
-return r.timedout]], 0.5)
-t.ok(dt < 3, string.format("a program run by user code is killed at the " ..
-	"limit (%.2fs)", dt))
-local bg = os.getenv("TESTTMP") .. "/bg.pid"
-dt = timed([[
-local c = require "nvq.core"
-c.run({ "/bin/sh", "-c", "sleep 1000 & echo $! >]] .. bg .. [[; wait" })]], 0.5)
-local bgpid = tonumber(io.open(bg):read("a"))
-t.ok(dt < 3 and bgpid and core.wait_exit(bgpid, core.now() + 2),
-	string.format("its children are killed with it (its process group) " ..
-	"(%.2fs)", dt))
-dt, ok, err = timed("local c = require 'nvq.core'; c.sleep(1000); return 1", 0.5)
-t.ok(dt < 3, string.format("core.sleep is cut at the limit (%.2fs)", dt))
-_, err = run("require('nvq.core').run('ifconfig tap0 up')")
-t.like(err, "not a shell string", "run refuses a shell string")
-ok, v = run("local r = require('nvq.core').run({'echo', 'hi'}, " ..
-	"{ stdout = 'capture' }); return r.stdout")
-t.is(v, "hi\n", "run runs an argv")
-
-dt, ok, err, kind = timed([[load("while true do end", "@lua/x.lua")()]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 3, string.format(
-	"a chunk named like nvqctl's own code is stopped all the same (%.2fs)",
-	dt))
-_, err = run([[load("error('e')", "@lua/x.lua")()]])
-t.like(err, "lua/x.lua:1: e", "and its errors still read name:line")
-dt, ok, err, kind, f = timed([[
-local function f() while true do pcall(f) end end
-f()]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 5, string.format(
-	"nested pcalls up to the C stack's limit are stopped (%.2fs)", dt))
-t.like(err, f .. ":1: still running past its time limit", "naming the " ..
-	"line")
-dt, ok, err, kind = timed([[
-local function f() while true do xpcall(f, function(m) return m end) end end
-f()]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 5, string.format(
-	"and nested xpcalls (%.2fs)", dt))
-dt, ok, err, kind = timed([[
-local function f()
-	while true do coroutine.resume(coroutine.create(f)) end
-end
-f()]], 0.5)
-t.ok(not ok and kind == "limit" and dt < 5, string.format(
-	"and nested coroutines (%.2fs)", dt))
-do
-	-- A coroutine the file's top level made, resumed by a later call.
-	local later
-	ok, later = run([[
-local co = coroutine.create(function() while true do end end)
-local w = coroutine.wrap(function() while true do end end)
-return function(which)
-	if which == 1 then return coroutine.resume(co) end
-	return w()
-end]])
-	for which = 1, 2 do
-		local t0 = core.now()
-		local r = table.pack(userlua.call(later, core.now() + 0.5, "later",
-			which))
-		dt = core.now() - t0
-		t.ok(ok and not r[1] and r[3] == "limit" and dt < 3, string.format(
-			"a %s made at the top level is stopped in a later call (%.2fs)",
-			which == 1 and "coroutine" or "coroutine.wrap", dt))
-	end
-end
-
--- No user code runs once the hook is off.  SPIN stands for a loop: 5 s
--- of CPU, so a case that fails does not hang.
+-- SPIN stands for a loop: 5 s of CPU, so a case that fails does not
+-- hang.
 local SPIN = "function() local e = os.clock() + 5 while os.clock() < e do end end"
-dt, ok, err = timed("error(setmetatable({}, { __tostring = " .. SPIN ..
-	" }))", 0.5)
-t.ok(not ok and dt < 3, string.format("an error value's __tostring is " ..
-	"stopped at the limit (%.2fs)", dt))
-t.like(err, "table: 0x", "and the error still reads")
-_, err = run("error(setmetatable({}, { __tostring = function() return " ..
-	"'nice' end }))")
-t.like(err, "nice", "an error value's __tostring is used within the limit")
+local t0, dt
 ok, v = run("return { io.read, io.input, io.stdin, n = 1 }")
 t.ok(ok and next(v) == "n", "no io.read, io.input or io.stdin")
 _, err = run("for l in io.lines() do end")
@@ -257,30 +138,128 @@ t.ok(not ok and dt < 3, string.format("nor a policy module's __index " ..
 t.like(err, "does not export stop()", "the policy is refused")
 os.remove(userlua.policy_file("spin"))
 
--- After a call, nvqctl's own code runs unhooked.
-local t0 = core.now()
-local i = 0
-while core.now() - t0 < 0.3 do i = i + 1 end
-t.ok(debug.gethook() == nil, "the hook is disarmed after the call")
+write(hooks.vm_file("hk"), "return { pre_start = function() return nil, " ..
+	"'no disk' end }")
+ok, err, kind = hooks.run(hv, "pre_start", {})
+t.ok(not ok and kind == "veto", "pre_start returning nil, why vetoes")
+t.like(err, "hk.lua:1: pre_start says no: no disk", "with its reason")
+write(hooks.vm_file("hk"), "return { pre_start = function() return nil end }")
+t.ok(hooks.run(hv, "pre_start", {}), "a bare nil (no reason) does not")
+os.remove(hooks.vm_file("hk"))
 
--- A call inside a call: the inner limit cannot outlast the outer one,
--- and the outer hook is back afterwards.
-local outer = write(CONF .. "/policies/outer.lua", [[
-local call = ...
-call()
-while true do end]])
-local inner = write(CONF .. "/policies/inner.lua", "return 7")
-local ichunk = assert(userlua.load_file(inner))
-local ochunk = assert(userlua.load_file(outer))
-local got
-t0 = core.now()
-ok, err, kind = userlua.call(ochunk, core.now() + 0.5, outer, function()
-	got = table.pack(userlua.call(ichunk, core.now() + 60, inner))
-end)
-dt = core.now() - t0
-t.ok(got and got[1] and got[2] == 7, "a nested call runs")
-t.ok(kind == "limit" and dt < 3, string.format("the outer limit holds " ..
-	"after a nested call (%.2fs)", dt))
+-- Limits: each call in a child -------------------------------------------
+
+-- Runs text's top level as a user file in a child (runner.isolated),
+-- as a hook phase is: seconds taken, then what isolated returned.
+local function iso(text, secs, memory)
+	n = n + 1
+	local f = write(CONF .. "/policies/case" .. n .. ".lua", text)
+	local limit = core.now() + secs
+	local t0 = core.now()
+	local r = table.pack(userlua.isolated({ limit = limit, where = f,
+		memory = memory, stdout_to_stderr = true, body = function(note)
+			local chunk, why = userlua.load_file(f)
+			if not chunk then return nil, why, "load" end
+			note(f .. ":1")
+			return userlua.call(chunk, limit, f)
+		end }))
+	return core.now() - t0, table.unpack(r, 1, r.n)
+end
+
+dt, ok, err, kind = iso("while true do pcall(function() while true do " ..
+	"end end) end", 0.5)
+t.ok(not ok and kind == "limit" and dt < 0.8, string.format(
+	"a loop inside its own pcall is stopped at its limit (%.2fs)", dt))
+t.like(err, ".lua:1: still running past its time limit; stopped",
+	"and says so, file:line")
+local fifo = os.getenv("TESTTMP") .. "/fifo"
+os.execute("mkfifo " .. fifo)
+dt, ok, err, kind = iso("io.open('" .. fifo .. "', 'r')", 1)
+t.ok(not ok and kind == "limit" and dt >= 0.95 and dt < 1.3, string.format(
+	"io.open of a FIFO nobody writes: stopped at the limit, in C (%.2fs)",
+	dt))
+dt, ok, err, kind = iso([[return ("x"):rep(40):match(("x*"):rep(40) .. "y")]],
+	1)
+t.ok(not ok and kind == "limit" and dt >= 0.95 and dt < 1.3, string.format(
+	"a pattern that backtracks for minutes: stopped at the limit (%.2fs)",
+	dt))
+dt, ok, err, kind = iso([[
+local t = {}
+local i = 0
+while true do i = i + 1; t[i] = { i, tostring(i) } end]], 30, 16)
+t.ok(not ok and kind == "memory" and dt < 10, string.format(
+	"a table grown without end is stopped at the memory cap (%.2fs)", dt))
+t.like(err, ".lua: out of memory: past its cap of 16 MiB " ..
+	"(LUA_MEMORY); stopped", "saying so")
+dt, ok, err = iso([[return #("x"):rep(64 * 1048576)]], 5, 16)
+t.like(err, "out of memory: past its cap of 16 MiB", "one string past " ..
+	"the cap: the same")
+dt, ok, v = iso([[return #("x"):rep(8 * 1048576)]], 5, 16)
+t.is(v, 8 * 1048576, "under the cap, memory is there")
+dt = iso([[
+local c = require "nvq.core"
+local r = c.run({ "sleep", "1000" })
+return r.timedout]], 0.5)
+t.ok(dt < 0.8, string.format("a program run by user code is killed at the " ..
+	"limit (%.2fs)", dt))
+local bg = os.getenv("TESTTMP") .. "/bg.pid"
+dt = iso([[
+local c = require "nvq.core"
+c.run({ "/bin/sh", "-c", "sleep 1000 & echo $! >]] .. bg .. [[; wait" })]], 0.5)
+local bgpid = tonumber(io.open(bg):read("a"))
+t.ok(dt < 0.8 and bgpid and core.wait_exit(bgpid, core.now() + 2),
+	string.format("its children are killed with it (its process group) " ..
+	"(%.2fs)", dt))
+local r = table.pack(iso("return 7, 'x', nil, false, 2.5, {}", 2))
+t.ok(r.n == 8 and r[2] == true and r[3] == 7 and r[4] == "x" and
+	r[5] == nil and r[6] == false and r[7] == 2.5 and
+	tostring(r[8]):find("^table: "), "what the code returns comes back")
+dt, ok, v = iso("return select(2, io.stdout:close())", 2)
+t.is(v, "cannot close standard file", "code cannot close its standard " ..
+	"output")
+dt, ok, err, kind = iso("error('boom')", 2)
+t.like(err, ".lua:1: boom", "an error reads file:line")
+
+-- The parent's locks stay held: fcntl locks are the process's own.
+do
+	local lockf = os.getenv("TESTTMP") .. "/held.lock"
+	local lk = assert(core.lock(lockf, core.now() + 1))
+	iso("return 1", 2)
+	local probe = write(os.getenv("TESTTMP") .. "/probe.lua",
+		"local c = require 'nvq.core' print(c.lock('" .. lockf ..
+		"', c.now() + 0.2) and 'got' or 'held')")
+	local r = core.run({ os.getenv("LUARUN"), probe }, { stdout = "capture",
+		deadline = core.now() + 5 })
+	t.is(r and r.stdout, "held\n", "a lock the parent holds is still held " ..
+		"after a child ran")
+	lk:unlock()
+end
+
+-- Killed with SIGKILL mid-call, the parent leaves no child behind: the
+-- child's lifeline ends it (and its program) within a moment.
+do
+	local pidf = os.getenv("TESTTMP") .. "/orphan.pid"
+	local script = os.getenv("TESTTMP") .. "/parent.lua"
+	local f = assert(io.open(script, "w"))
+	f:write(string.format([[
+local core = require "nvq.core"
+local userlua = require "ulua.runner"
+userlua.isolated({ limit = core.now() + 60, where = "x", body = function()
+	local f = io.open(%q, "w")
+	f:write(core.getpid(), "\n")
+	f:close()
+	while true do end
+end })]], pidf))
+	f:close()
+	local r = core.run({ "/bin/sh", "-c", "'" .. (os.getenv("LUARUN") or "") ..
+		"' " .. script .. " & p=$!; sleep 1; kill -9 $p" },
+		{ deadline = core.now() + 10 })
+	local cpid = tonumber(io.open(pidf):read("a"))
+	local t0 = core.now()
+	t.ok(r and cpid and core.wait_exit(cpid, core.now() + 2), string.format(
+		"parent killed with SIGKILL: its child ends too (%.2fs)",
+		core.now() - t0))
+end
 
 -- The read-only handle ------------------------------------------------------
 
@@ -335,6 +314,41 @@ if ROOT then
 		"one not owned by root")
 	os.execute("chown 0 " .. up)
 	core.chmod(up, mode)
+	-- A symlink into a directory nobody (uid 65534) owns, whose target
+	-- is swapped by rename while 300 hook calls load it: never does the
+	-- swapped-in code run (checked, then opened by name, it did).
+	local dir = os.getenv("TESTTMP") .. "/swap"
+	assert(core.mkdir(dir, "755"))
+	local marker = os.getenv("TESTTMP") .. "/evil-ran"
+	write(dir .. "/h.lua", "return { pre_start = function() end }")
+	write(dir .. "/evil.lua", "io.open('" .. marker .. "', 'a'):write('x') " ..
+		"return { pre_start = function() end }")
+	os.execute("chown 65534 " .. dir .. " " .. dir .. "/evil.lua")
+	assert(core.mkdir(CONF .. "/hooks", "755") or core.stat(CONF .. "/hooks"))
+	os.execute("ln -s " .. dir .. "/h.lua " .. CONF .. "/hooks/race.lua")
+	local swapper = assert(io.popen("cd " .. dir .. " && while :; do " ..
+		"mv h.lua good.tmp; mv evil.lua h.lua; mv h.lua evil.lua; " ..
+		"mv good.tmp h.lua; done >/dev/null 2>&1 & echo $!"))
+	local spid = tonumber(swapper:read("l"))
+	swapper:close()
+	local rv = { name = "race", cfg = { HOOK_TIMEOUT = 5 } }
+	local refused = 0
+	for _ = 1, 300 do
+		-- Refused, or found missing in the middle of a swap.
+		if not hooks.run(rv, "pre_start", {}) then refused = refused + 1 end
+	end
+	core.kill(spid, "KILL")
+	core.wait_exit(spid, core.now() + 2)
+	if not core.stat(dir .. "/h.lua") then
+		write(dir .. "/h.lua", "return { pre_start = function() end }")
+	end
+	t.ok(not core.stat(marker), "a target swapped by rename during 300 " ..
+		"hook calls: the swapped code never ran")
+	t.is(refused, 300, "every call refused: the target's directory is " ..
+		"not root's")
+	local _, hwhy = hooks.run(rv, "pre_start", {})
+	t.like(hwhy, "directory " .. dir .. " is owned by uid 65534", "saying so")
+	os.remove(CONF .. "/hooks/race.lua")
 else
 	t.diag("not root: permission cases skipped")
 end

@@ -25,3 +25,5 @@ for phase in lifecycle setup3 query3 setup5 query5; do
 done
 # startall/stopall of ten guests: one run (each step boots ten guests).
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"
+# Bridge NICs: start cost, taps and descriptors after 50 cycles.
+sh "$top/tests/bench/net.sh" 10

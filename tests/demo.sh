@@ -105,5 +105,7 @@ step "nvqctl list"
 step "nvqctl stopall (every running VM, web before db, within one deadline)"
 "$nvqctl" stopall --timeout 60
 trap - EXIT INT TERM
+
+sh "$top/tests/demo-net.sh" "$demo"
 echo
 echo "demo: done.  The VMs' files are in $demo."

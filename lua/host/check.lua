@@ -6,6 +6,7 @@
 local accel = require "qemu.accel"
 local config = require "conf.load"
 local core = require "nvq.core"
+local bridge = require "net.bridge"
 local macs = require "vm.macs"
 local paths = require "base.paths"
 
@@ -350,6 +351,45 @@ local function shared_macs(out)
 	end
 end
 
+-- The bridges VMs name, and the tap cloning device their NICs need.
+local function bridges(out, cfgs, env)
+	local users = {}
+	for _, cfg in ipairs(cfgs) do
+		for _, n in ipairs(cfg.nets or {}) do
+			if n.kind == "bridge" then
+				users[n.bridge] = users[n.bridge] or {}
+				local u = users[n.bridge]
+				if u[#u] ~= cfg.name then u[#u + 1] = cfg.name end
+			end
+		end
+	end
+	local names = {}
+	for b in pairs(users) do names[#names + 1] = b end
+	if #names == 0 then return end
+	table.sort(names)
+	for _, b in ipairs(names) do
+		local ok, why = bridge.exists(b)
+		local who = "used by " .. table.concat(users[b], ", ")
+		if ok then
+			add(out, "bridge " .. b, "PASS", "exists (%s)", who)
+		else
+			add(out, "bridge " .. b, "FAIL", "%s: every start of %s " ..
+				"is refused", why, table.concat(users[b], ", "))
+		end
+	end
+	if env.euid ~= 0 then
+		add(out, "taps", "WARN", "only root can open %s for bridge NICs",
+			bridge.clone_device())
+		return
+	end
+	local ok, why = bridge.clone_check()
+	if ok then
+		add(out, "taps", "PASS", "%s opens", bridge.clone_device())
+	else
+		add(out, "taps", "FAIL", "%s", why)
+	end
+end
+
 -- check(env) -> list of checks.  env (all optional, for tests): facts =
 -- accel.facts(), euid = the effective uid.
 function M.check(env)
@@ -373,6 +413,7 @@ function M.check(env)
 	rundir(out, env)
 	sockets(out, env, cfgs)
 	shared_macs(out)
+	bridges(out, cfgs, env)
 	return out
 end
 

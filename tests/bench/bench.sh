@@ -27,3 +27,5 @@ done
 "$top/tests/luarun" "$top/tests/bench/ulua.lua" 100 "$top"
 # startall/stopall of ten guests: one run (each step boots ten guests).
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"
+# Bridge NICs: start cost, taps and descriptors after 50 cycles.
+sh "$top/tests/bench/net.sh" 10

@@ -50,6 +50,8 @@ tap1=$(printf '%s\n' "$OUT" | sed -n "s/.*net0: *bridge $BR tap \([a-z0-9]*\).*/
 like "$tap1" "nvqtap*" "status names n1's tap ($tap1)"
 like "$(in_ns ip -o link show "$tap1")" "*,UP,*master $BR *" \
     "the network policy put it into $BR, up"
+run in_ns "$NVQCTL" top -n 1 --json
+like "$OUT" "*\"$tap1\"*" "top --json counts n1's tap ($tap1)"
 wait_ready n1 60 && wait_ready n2 60
 ok $? "both guests are up"
 
@@ -162,6 +164,12 @@ is "$RC" 1 "a missing bridge: exit 1"
 like "$ERR" "*bridge nvqnone$$ does not exist*" "the message names the bridge"
 is "$(qemu_pid n3)" "" "no QEMU"
 is "$(ntaps)" 0 "no tap"
+run in_ns "$NVQCTL" host
+like "$OUT" "*PASS  bridge $BR: exists (used by n1, n2)*" "host: $BR exists"
+like "$OUT" "*FAIL  bridge nvqnone$$: no bridge nvqnone$$ (make it: ip link add*" \
+    "host: the missing bridge is a FAIL, with the fix"
+like "$OUT" "*PASS  taps: /dev/net/tun opens*" "host: the tap cloning device opens"
+is "$(ntaps)" 0 "host's tap check leaves no tap"
 
 # A network policy that refuses: its message, nothing left behind.
 mkdir -p "$NVQCTL_CONFDIR/policies"

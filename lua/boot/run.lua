@@ -145,9 +145,11 @@ function M.api(api, run)
 	api.dependants = M.dependants
 	api.describe_ready = M.describe_ready
 	function api.elapsed() return api.now() - run.t0 end
+	-- Every progress line passes here: what a guest or QEMU said in
+	-- it is escaped, so one event stays one line.
 	function api.say(fmt, ...)
 		run.out:write(string.format("[%6.1fs] ", api.elapsed()),
-			string.format(fmt, ...), "\n")
+			util.printable(string.format(fmt, ...)), "\n")
 		run.out:flush()
 	end
 	function api.log(v, fmt, ...)
@@ -253,7 +255,8 @@ function M.print_summary(run, out)
 			res = res .. " (" .. table.concat(r.notes, "; ") .. ")"
 		end
 		out:write(string.format("%-" .. w .. "s  %7s  %s\n", r.name,
-			r.seconds and string.format("%.1f", r.seconds) or "-", res))
+			r.seconds and string.format("%.1f", r.seconds) or "-",
+			util.printable(res)))
 	end
 end
 

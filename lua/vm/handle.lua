@@ -231,7 +231,8 @@ end
 function VM:say(fmt, ...)
 	local out = package.loaded.userlua and package.loaded.userlua.out or
 		io.stdout
-	out:write(string.format(fmt, ...), "\n")
+	-- One event, one line: a guest's words in it are escaped.
+	out:write(util.printable(string.format(fmt, ...)), "\n")
 	out:flush()
 end
 

@@ -107,6 +107,22 @@ function M.printable(s)
 	return table.concat(out)
 end
 
+-- The strict number parsers, for numbers a person types (seconds,
+-- counts): decimal digits and at most one point, nothing else -- no
+-- blank, sign, 0x, exponent, inf or nan, all of which tonumber takes.
+-- whole(s) -> integer | nil; decimal(s) -> number | nil.
+function M.whole(s)
+	if type(s) ~= "string" or not s:find("^%d+$") or #s > 15 then
+		return nil
+	end
+	return math.tointeger(tonumber(s))
+end
+
+function M.decimal(s)
+	if type(s) ~= "string" or #s > 32 then return nil end
+	if s:find("^%d+%.?%d*$") or s:find("^%.%d+$") then return tonumber(s) end
+end
+
 -- Levenshtein distance, for "did you mean".
 local function distance(a, b)
 	local prev, cur = {}, {}

@@ -2,16 +2,20 @@
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
 local poststop = require "vm.poststop"
+local running = require "vm.running"
 local util = require "base.util"
 local vmarg = require "vm.arg"
 
 local function collect(v)
 	if not v:alive() then poststop.notice(v.name) end
 	local state, pid = util.check(v:state())
+	-- A running VM has what it was started with, whatever its file says.
+	local shown, pending = v.cfg, {}
+	if pid then shown, pending = running.config(v.name, v.rt, v.cfg) end
 	local s = {
 		name = v.name, state = state, pid = pid,
-		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
-		config = v.cfg.file,
+		vcpus = shown.NCPU, memory_mib = shown.MEMORY, accel = v:accel(),
+		config = v.cfg.file, pending = pending,
 	}
 	if pid then
 		local ps = core.procstat(pid)
@@ -39,6 +43,10 @@ local function show(s)
 	row("vcpus", s.vcpus)
 	row("memory", s.memory_mib .. "M")
 	row("accel", s.accel)
+	if #s.pending > 0 then
+		row("pending", "the config file changes " ..
+			table.concat(s.pending, ", ") .. " (restart to apply)")
+	end
 	row("rss", s.rss and util.fmt_bytes(s.rss))
 	if s.sockets then
 		row("monitor", s.sockets.monitor)
@@ -56,7 +64,7 @@ local function document(s)
 	return {
 		name = s.name, state = s.state, pid = opt(s.pid),
 		vcpus = s.vcpus, memory_mib = s.memory_mib, accel = s.accel,
-		config = s.config,
+		config = s.config, pending_change = jsonout.array(s.pending),
 		uptime_s = opt(s.uptime), rss_bytes = opt(s.rss),
 		cpu_seconds = opt(jsonout.round(s.cpu_seconds, 2)),
 		sockets = k and { monitor = k.monitor, serial = opt(k.serial),

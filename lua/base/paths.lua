@@ -31,6 +31,7 @@ function M.runtime(name)
 		serial = d .. "/serial.sock",
 		agent = d .. "/guest-agent.sock",
 		lock = d .. "/lock",
+		forced = d .. "/forced",
 	}
 end
 

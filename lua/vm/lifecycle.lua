@@ -227,6 +227,13 @@ function M.stop(v, opt)
 	-- An unreadable pidfile is not taken for "stopped".
 	local still, swhy = v:alive()
 	if not still and not vm.stopped(swhy) then return nil, swhy end
+	-- Another command may have forced it while this one waited.
+	local really = v:ended_by(rung, pid)
+	if really ~= rung then
+		util.warn("%s: forced (%s) by another nvqctl command while " ..
+			"this stop waited on %s", v.name, really, rung)
+		rung = really
+	end
 	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)

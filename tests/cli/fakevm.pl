@@ -4,7 +4,7 @@
 # (control.sock) that says the VM runs, and a guest agent
 # (guest-agent.sock) that syncs properly, then answers every other
 # command with an error whose desc is DESCFILE's bytes (a hostile
-# guest's words).  Prints "ready" once all are there; ends on TERM or
+# guest's words).  QMP quit ends it; system_powerdown does nothing.  Prints "ready" once all are there; ends on TERM or
 # by itself within a minute, whatever becomes of the test.
 use strict;
 use warnings;
@@ -44,6 +44,12 @@ sub qmp {
 		my $ret = $req->{execute} eq 'query-status' ?
 		    { status => 'running', running => JSON::PP::true } : {};
 		print $c encode_json({ return => $ret, id => $id }), "\n";
+		# quit ends "QEMU" (its pidfile lock with it); system_powerdown
+		# is ignored, as by a guest without ACPI.
+		if ($req->{execute} eq 'quit') {
+			kill 'TERM', getppid();
+			exit 0;
+		}
 	}
 }
 

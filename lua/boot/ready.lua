@@ -183,6 +183,19 @@ function Watcher:step(deadline)
 	return nil, "serial console: '" .. text .. "' not seen"
 end
 
+-- taken(v) -> true when v's tcp: target already accepts connections
+-- (asked before v runs: then something else answers there, and its
+-- readiness cannot be told from that port).  Bounded by TAKEN_WAIT.
+local TAKEN_WAIT = 0.5
+function M.taken(v)
+	local r = v.cfg.BOOT_READY
+	if type(r) ~= "table" or r.kind ~= "tcp" then return false end
+	local ch = core.tcp_connect(r.host, r.port, core.now() + TAKEN_WAIT)
+	if not ch then return false end
+	ch:close()
+	return true
+end
+
 -- begin(v) -> watcher: call it right after QEMU starts.  For serial:TEXT
 -- it connects to the console at once (or, if it cannot, remembers
 -- nothing and wait() tries again); for the others it does nothing.

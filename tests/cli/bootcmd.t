@@ -121,3 +121,21 @@ like "$OUT" "*] s4: failed: QEMU failed to start*" \
 unlike "$OUT" "*s4: *s4: *" "progress and summary: never 's4: ... s4: '"
 like "$OUT" "*
 s4 *failed: QEMU failed to start*" "summary: the VM named once"
+
+# A tcp: target that already answers on the host before the VM runs:
+# the dry run says its readiness cannot be told there.
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(Listen => 5,
+    LocalAddr => "127.0.0.1", LocalPort => 0) or die; $| = 1;
+    print $s->sockport, "\n"; alarm 30; sleep 30' >"$TMP/port" &
+lpid=$!
+n=0
+until [ -s "$TMP/port" ] || [ $n -ge 50 ]; do sleep 0.1; n=$((n + 1)); done
+port=$(cat "$TMP/port")
+conf taken "BOOT_READY=tcp:127.0.0.1:$port"
+run "$NVQCTL" startall -n taken
+like "$OUT" "*taken: would start: *but 127.0.0.1:$port already accepts connections before the VM runs*" \
+    "dry run: a tcp: target already open on the host is named"
+kill $lpid
+conf free "BOOT_READY=tcp:127.0.0.1:$port"
+run "$NVQCTL" startall -n free
+unlike "$OUT" "*already accepts*" "dry run: a closed tcp: target is not"

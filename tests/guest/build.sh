@@ -139,7 +139,8 @@ vmlinuz=$scratch/k/boot/vmlinuz-$kver
 say "kernel version $kver"
 
 # --- modules ---------------------------------------------------------------
-# Wanted: virtio_console + virtio_pci for virtio-serial, button + evdev for
+# Wanted: virtio_console + virtio_pci for virtio-serial, virtio_net for
+# the network tests, button + evdev for
 # the ACPI power button.  Anything built in (modules.builtin) is skipped;
 # the rest is loaded in dependency order read from each .ko's depends=.
 
@@ -195,7 +196,7 @@ mod_closure() {
 root=$scratch/root
 mkdir -p "$root/lib/modules"
 : >"$root/lib/modules/load.list"
-for m in virtio_console virtio_pci button evdev; do
+for m in virtio_console virtio_pci button evdev virtio_net; do
 	mod_closure "$m"
 done >"$scratch/modules.all"
 awk '!seen[$0]++' "$scratch/modules.all" >"$scratch/modules"

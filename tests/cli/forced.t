@@ -5,18 +5,9 @@
 # ends on QMP quit, as QEMU does.
 . "$(dirname "$0")/../lib.sh"
 
-FAKE=
-fake_stop() { [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null; FAKE=; }
-T_CLEANUP_HOOK=fake_stop
+. "$(dirname "$0")/fakevm.sh"
 : >"$TMP/desc"
-perl "$TOP/tests/cli/fakevm.pl" "$NVQCTL_RUNDIR" f "$TMP/desc" >"$TMP/fake.out" &
-FAKE=$!
-i=0
-until grep -q ready "$TMP/fake.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "Bail out! the fake VM did not start"; exit 1; }
-	sleep 0.05
-done
+fake_vm f "$TMP/desc"
 printf 'QEMU_BIN=/bin/false\nACCEL=tcg\nGUEST_AGENT=no\nSHUTDOWN_TIMEOUT=30\n' | vmconf f
 
 "$NVQCTL" stop f >"$TMP/stop.out" 2>"$TMP/stop.err" &

@@ -5,22 +5,9 @@
 # startall (progress, summary, JSON).
 . "$(dirname "$0")/../lib.sh"
 
-FAKE=
-fake_stop() { [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null; FAKE=; }
-T_CLEANUP_HOOK=fake_stop
+. "$(dirname "$0")/fakevm.sh"
 # fake DESC-FILE: (re)starts the fake VM f with that desc.
-fake() {
-	fake_stop
-	rm -f "$TMP/fake.out"
-	perl "$TOP/tests/cli/fakevm.pl" "$NVQCTL_RUNDIR" f "$1" >"$TMP/fake.out" &
-	FAKE=$!
-	_i=0
-	until grep -q ready "$TMP/fake.out" 2>/dev/null; do
-		_i=$((_i + 1))
-		[ $_i -gt 100 ] && { echo "Bail out! the fake VM did not start"; exit 1; }
-		sleep 0.05
-	done
-}
+fake() { fake_vm f "$1"; }
 vmconf f <<'CONF'
 QEMU_BIN=/bin/false
 ACCEL=tcg

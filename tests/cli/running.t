@@ -5,18 +5,9 @@
 # restart.  The running VM is a fake (fakevm.pl): no QEMU needed.
 . "$(dirname "$0")/../lib.sh"
 
-FAKE=
-fake_stop() { [ -n "$FAKE" ] && kill "$FAKE" 2>/dev/null; FAKE=; }
-T_CLEANUP_HOOK=fake_stop
+. "$(dirname "$0")/fakevm.sh"
 : >"$TMP/desc"
-perl "$TOP/tests/cli/fakevm.pl" "$NVQCTL_RUNDIR" r "$TMP/desc" >"$TMP/fake.out" &
-FAKE=$!
-i=0
-until grep -q ready "$TMP/fake.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && { echo "Bail out! the fake VM did not start"; exit 1; }
-	sleep 0.05
-done
+fake_vm r "$TMP/desc"
 
 # Started with 128M and 1 CPU (the copy start keeps), edited since.
 printf 'QEMU_BIN=/bin/false\nACCEL=tcg\nMEMORY=128M\nNCPU=1\n' \

@@ -14,26 +14,28 @@ GPORT=7777
 HPORT=$(perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1,
     LocalAddr => "127.0.0.1", LocalPort => 0)->sockport')
 
-# netvm NAME READY NETWORK EXTRA SWITCHES...: a guest config.
+# netvm NAME READY NETWORK EXTRA SWITCHES...: the test guest without an
+# agent, ready on READY, with NETWORK and QEMU arguments EXTRA.
 netvm() {
 	_name=$1 _ready=$2 _net=$3 _extra=$4
 	shift 4
-	vmconf "$_name" <<CONF
-QEMU_BIN=$QEMU
-ACCEL=auto
-NCPU=1
-MEMORY=256M
-SERIAL=yes
-GUEST_AGENT=no
-VIRTIO_RNG=no
-SHUTDOWN_TIMEOUT=20
-NETWORK=$_net
-BOOT_READY=$_ready
-BOOT_READY_TIMEOUT=40
-GUEST=$GUEST_DIR
-EXTRA_ARGS="$_extra -kernel \${GUEST}/vmlinuz -initrd \${GUEST}/initrd.img
-  -append 'console=ttyS0 quiet $*'"
-CONF
+	guest_vm "$_name" no "$@"
+	sed -i "s|^EXTRA_ARGS=\"|&$_extra |" "$NVQCTL_CONFDIR/vm/$_name.conf"
+	printf 'NETWORK=%s\nBOOT_READY=%s\nBOOT_READY_TIMEOUT=40\n' \
+	    "$_net" "$_ready" >>"$NVQCTL_CONFDIR/vm/$_name.conf"
+}
+
+# ready_case NAME HOST LABEL PORT: startall NAME is ready once the guest's
+# listener runs (the guest boots for a second at least), and the service
+# answers when it is.
+ready_case() {
+	run "$NVQCTL" startall "$1"
+	is "$RC" 0 "$3: startall exits 0"
+	s=$(secs "$1")
+	at_least "$s" 1.0
+	ok $? "$3: ready once the guest's listener runs (${s:-never}s), not before"
+	is "$(echoes "$2" "$4")" "ping" "$3: the guest's service answers when ready is said"
+	"$NVQCTL" kill "$1" >/dev/null 2>&1
 }
 
 # secs NAME: the seconds in startall's "NAME: ready (Ns)" line.
@@ -50,13 +52,7 @@ UFWD="-netdev user,id=u0,hostfwd=tcp:127.0.0.1:$HPORT-:$GPORT -device virtio-net
 
 # --- user-mode forward, the guest's listener comes up with its boot ---------
 netvm u1 "tcp:127.0.0.1:$HPORT" "" "$UFWD" nvq.ip=10.0.2.15/24 nvq.listen=$GPORT
-run "$NVQCTL" startall u1
-is "$RC" 0 "user-mode: startall exits 0"
-s=$(secs u1)
-at_least "$s" 1.0
-ok $? "user-mode: ready once the guest's listener runs (${s:-never}s), not when QEMU accepts"
-is "$(echoes 127.0.0.1 $HPORT)" "ping" "user-mode: the guest's service answers when ready is said"
-"$NVQCTL" kill u1 >/dev/null 2>&1
+ready_case u1 127.0.0.1 user-mode $HPORT
 
 # --- user-mode forward, nothing listens in the guest --------------------------
 netvm u2 "tcp:127.0.0.1:$HPORT" "" "$UFWD" nvq.ip=10.0.2.15/24
@@ -93,13 +89,7 @@ else
 	    ip link set "$TAP" master "$BR" && ip link set "$TAP" up &&
 	    ip link set "$BR" up && ip addr add "$NET.1/24" dev "$BR"; then
 		netvm t1 "tcp:$NET.2:$GPORT" "$TAP" "" nvq.ip=$NET.2/24 nvq.listen=$GPORT
-		run "$NVQCTL" startall t1
-		is "$RC" 0 "tap: startall exits 0"
-		s=$(secs t1)
-		at_least "$s" 1.0
-		ok $? "tap: ready once the guest's listener runs (${s:-never}s)"
-		is "$(echoes $NET.2 $GPORT)" "ping" "tap: the guest's service answers when ready is said"
-		"$NVQCTL" kill t1 >/dev/null 2>&1
+		ready_case t1 "$NET.2" tap $GPORT
 	else
 		ok 1 "tap on a bridge: could not make $BR and $TAP"
 	fi

@@ -92,7 +92,9 @@ end
 -- next command will).  Never waits for the lock, and waits for the
 -- hooks at most NOTICE_WAIT: they run in a child process in a group of
 -- its own that holds the lock and finishes them after the command has
--- returned or been interrupted.  What the hooks print goes to standard
+-- returned or been interrupted (standard output left to the command;
+-- a reader of its standard error still waits for them, at most their
+-- HOOK_TIMEOUT).  What the hooks print goes to standard
 -- error: standard output is the command's (--json).
 function M.notice(name)
 	reap_finished()
@@ -102,6 +104,14 @@ function M.notice(name)
 		return
 	end
 	local c = child.spawn(function()
+		-- Standard output is the command's, maybe a pipe whose reader
+		-- waits for every writer to end (list --json | jq): let go of
+		-- it, /dev/null taking descriptor 1 (the lowest free one) so no
+		-- file opened later gets it.  The hooks' lines go to standard
+		-- error.
+		io.stdout:flush()
+		core.fdclose(1)
+		local null <close> = io.open("/dev/null", "w")
 		local lk = core.lock(rt.lock, core.now())
 		if not lk then return end
 		vm.held(rt.lock)

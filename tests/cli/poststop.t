@@ -49,3 +49,13 @@ for cmd in list "status h"; do
 	run "$NVQCTL" list
 	is "$(grep -c begin "$LOG")" 1 "$cmd: post_stop ran once"
 done
+
+# A reader of list's standard output does not wait for the hook either.
+ended_unseen
+t0=$(ms)
+SLOW=3 "$NVQCTL" list --json 2>/dev/null | cat >"$TMP/piped"
+t=$(($(ms) - t0))
+ok $((t > 1500)) "list --json | cat with a 3 s post_stop: ${t} ms (bound 1500)"
+like "$(cat "$TMP/piped")" '\[*"name":"h"*\]' "... the JSON came whole"
+n=0
+until grep -q end "$LOG" || [ $n -ge 100 ]; do sleep 0.1; n=$((n + 1)); done

@@ -235,7 +235,8 @@ end
 -- A line as given, without the VM name in front.
 -- (Standard error while userlua.out says so: a hook run by list --json.)
 function VM:say(fmt, ...)
-	local out = package.loaded.userlua and package.loaded.userlua.out or
+	local runner = package.loaded["ulua.runner"]
+	local out = runner and runner.out or
 		io.stdout
 	-- One event, one line: a guest's words in it are escaped.
 	out:write(util.printable(string.format(fmt, ...)), "\n")

@@ -74,7 +74,7 @@ end
 -- How long a command that only looks waits for the post_stop it set off
 -- (seconds): a quick hook's lines still come with the command's output;
 -- a slow one goes on alone.
-M.NOTICE_WAIT = 0.5
+M.NOTICE_WAIT = 1
 
 -- The post_stop runs notice() set off that had not ended when it
 -- returned: reaped by a later call (top calls it every frame).

@@ -278,24 +278,27 @@ function VM:reset(deadline)
 end
 
 -- The forced rungs nvqctl has sent a QEMU, the last one kept in the
--- run directory ("forced": the rung and QEMU's pid), written before it
--- is sent: a stop that waits on the guest (agent, acpi) may see QEMU
--- end because another command (stopall at its deadline) forced it
--- meanwhile, and must not claim the guest shut down.
+-- run directory ("forced": the rung, QEMU's pid and the stop it was
+-- sent for, self.stopping), written before it is sent: a stop that
+-- waits on the guest (agent, acpi) may see QEMU end because another
+-- command (stopall at its deadline) forced it meanwhile, and must not
+-- claim the guest shut down.  What its own policy sent (a rung of its
+-- own name, say) is the policy's to report.
 local FORCED = { quit = true, sigterm = true, sigkill = true }
 
 local function mark_forced(self, rung)
-	util.write_file_atomic(self.rt.forced, string.format("%s %s\n", rung,
-		tostring(self.pid)), "0600")
+	util.write_file_atomic(self.rt.forced, string.format("%s %s %s\n",
+		rung, tostring(self.pid), self.stopping or "-"), "0600")
 end
 
--- What really ended QEMU (pid), given the rung a stop believes did: a
--- forced rung recorded for it, unless the stop's own rung was one.
+-- What really ended QEMU (pid), given the rung this stop (self.stopping)
+-- believes did: a forced rung another command recorded for it, if any.
 function VM:ended_by(rung, pid)
 	if FORCED[rung] then return rung end
 	local text = util.read_file(self.rt.forced) or ""
-	local rec, recpid = text:match("^(%w+) (%d+)")
-	if FORCED[rec] and math.tointeger(tonumber(recpid)) == pid then
+	local rec, recpid, by = text:match("^(%w+) (%d+) (%S+)")
+	if FORCED[rec] and math.tointeger(tonumber(recpid)) == pid and
+	    by ~= self.stopping then
 		return rec
 	end
 	return rung

@@ -201,6 +201,8 @@ function M.stop(v, opt)
 	end
 	local timeout = opt.timeout or v.cfg.SHUTDOWN_TIMEOUT
 	local t0 = core.now()
+	-- What this stop's policy forces is told from what another does.
+	v.stopping = string.format("%d.%d", core.getpid(), math.floor(t0 * 1e3))
 	local deadline = opt.deadline or t0 + timeout
 	local name = v.cfg.SHUTDOWN_POLICY or "shutdown"
 	local popt = { timeout = timeout, force = opt.force, start = t0,

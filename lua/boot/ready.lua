@@ -235,7 +235,9 @@ function M.wait(v, deadline, w)
 			w:close()
 			return true
 		end
-		last = why or last
+		-- An attempt the deadline cut short says only that time ran out;
+		-- the reason a full one gave before tells more.
+		if try < deadline or not last then last = why or last end
 		-- The serial read already waited; an open that failed did not.
 		if core.now() < deadline and (r.kind ~= "serial" or not w.ch) then
 			core.sleep(math.min(NAP, deadline - core.now()))

@@ -138,15 +138,18 @@ l_waitpid(lua_State *L)
  * task_init(): in a task just forked: a process group of its own, so
  * that what it runs can be killed with it, SIGTERM ending it along
  * with the program it is running (nvq_task_signals), and the same
- * SIGTERM when the process that forked it dies, however it died.
+ * SIGTERM when the process that forked it dies, however it died --
+ * unless outlive is true (work a command leaves to finish after it).
  */
 static int
 l_task_init(lua_State *L)
 {
-	(void)L;
+	int outlive = lua_toboolean(L, 1);
+
 	setpgid(0, 0);
 	nvq_task_signals();
-	os_parent_death(fork_parent);
+	if (!outlive)
+		os_parent_death(fork_parent);
 	return 0;
 }
 

@@ -37,7 +37,9 @@ Child.__index = Child
 -- body(send) runs in the child; send(kind, text) reports.  An error body
 -- raises is reported as "error"; the child then ends with _exit.
 -- opt.close: descriptors the child closes first (other children's
--- pipes); opt.setup(): runs in the child before body (limits, stdio).
+-- pipes); opt.setup(): runs in the child before body (limits, stdio);
+-- opt.outlive: the child goes on when its parent dies (otherwise it
+-- gets SIGTERM then, where the system can say so).
 function M.spawn(body, opt)
 	opt = opt or {}
 	local rfd, wfd = core.pipe()
@@ -49,7 +51,7 @@ function M.spawn(body, opt)
 		return nil, err
 	end
 	if pid == 0 then
-		core.task_init()
+		core.task_init(opt.outlive)
 		core.fdclose(rfd)
 		for _, fd in ipairs(opt.close or {}) do core.fdclose(fd) end
 		local function send(kind, text)

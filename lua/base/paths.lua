@@ -32,6 +32,7 @@ function M.runtime(name)
 		agent = d .. "/guest-agent.sock",
 		lock = d .. "/lock",
 		taps = d .. "/taps",
+		forced = d .. "/forced",
 	}
 end
 

@@ -58,6 +58,71 @@ function M.to_json(v)
 	return (M.json().encode(v):gsub("\\/", "/"))
 end
 
+-- Text from a guest, QEMU or a socket, made safe to print: control
+-- bytes (C0, DEL, C1), line and paragraph separators, bidirectional
+-- overrides and bytes that are not UTF-8 are written as \n, \xNN or
+-- \u{NNNN}, so foreign text can neither drive a terminal nor forge a
+-- line of its own (one event stays one line).  The result holds only
+-- printable UTF-8, so applying it twice changes nothing: each printer
+-- can apply it without knowing whether its text was escaped before.
+local NAMED = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
+local UNSAFE = "[%c\127-\255]"
+local function unsafe_cp(c)
+	return c < 0xA0 or c == 0x2028 or c == 0x2029 or
+		(c >= 0x202A and c <= 0x202E) or (c >= 0x2066 and c <= 0x2069)
+end
+local function utf8_len(lead)
+	if lead >= 0xC2 and lead <= 0xDF then return 2 end
+	if lead >= 0xE0 and lead <= 0xEF then return 3 end
+	if lead >= 0xF0 and lead <= 0xF4 then return 4 end
+end
+function M.printable(s)
+	s = tostring(s)
+	if not s:find(UNSAFE) then return s end
+	local out, i = {}, 1
+	while true do
+		local j = s:find(UNSAFE, i)
+		if not j then
+			out[#out + 1] = s:sub(i)
+			break
+		end
+		out[#out + 1] = s:sub(i, j - 1)
+		local b = s:byte(j)
+		local n = utf8_len(b)
+		local seq = n and s:sub(j, j + n - 1)
+		-- utf8.len (strict) refuses overlong forms and surrogates.
+		local cp = seq and #seq == n and utf8.len(seq) == 1 and
+			utf8.codepoint(seq)
+		if cp and not unsafe_cp(cp) then
+			out[#out + 1] = seq
+			i = j + n
+		elseif cp then
+			out[#out + 1] = string.format("\\u{%04X}", cp)
+			i = j + n
+		else
+			out[#out + 1] = NAMED[b] or string.format("\\x%02x", b)
+			i = j + 1
+		end
+	end
+	return table.concat(out)
+end
+
+-- The strict number parsers, for numbers a person types (seconds,
+-- counts): decimal digits and at most one point, nothing else -- no
+-- blank, sign, 0x, exponent, inf or nan, all of which tonumber takes.
+-- whole(s) -> integer | nil; decimal(s) -> number | nil.
+function M.whole(s)
+	if type(s) ~= "string" or not s:find("^%d+$") or #s > 15 then
+		return nil
+	end
+	return math.tointeger(tonumber(s))
+end
+
+function M.decimal(s)
+	if type(s) ~= "string" or #s > 32 then return nil end
+	if s:find("^%d+%.?%d*$") or s:find("^%.%d+$") then return tonumber(s) end
+end
+
 -- Levenshtein distance, for "did you mean".
 local function distance(a, b)
 	local prev, cur = {}, {}

@@ -4,8 +4,23 @@
 -- until it holds or the caller's deadline passes:
 --   started        QMP answers query-status;
 --   agent          the guest agent answers guest-ping;
---   tcp:HOST:PORT  a TCP connection to HOST:PORT succeeds;
+--   tcp:HOST:PORT  the service at HOST:PORT answers (below);
 --   serial:TEXT    TEXT appears on the serial console.
+-- The last three depend on the guest, and are declared only of a VM
+-- still running CONFIRM seconds after they held: a guest that prints
+-- TEXT (or answers) and powers off at once is gone, not ready.
+--
+-- tcp:HOST:PORT: a connection that is accepted is not enough.  QEMU's
+-- user-mode forward accepts on the host before the guest has even
+-- booted, and then holds the connection while it tries to reach the
+-- guest (its table says SYN_SENT).  So the connection must also
+--   - stay open SETTLE seconds (neither reset nor closed: a forward
+--     closes it when the guest refuses), unless the service speaks
+--     first (a banner: SSH, SMTP, MySQL), which is an answer at once;
+--   - and, when PORT is one of this VM's user-mode forwards (QEMU's
+--     "info usernet" lists it), be established with the guest there.
+-- A port open on the host itself (not this VM's forward) answers at
+-- once whatever the guest does: startall --dry-run names such targets.
 --
 -- QEMU throws away serial output that no client reads, so serial:TEXT
 -- needs a watcher connected right after QEMU starts:
@@ -30,6 +45,8 @@ local M = {}
 local NAP = 0.2		-- seconds between two attempts
 local TRY = 2		-- seconds one attempt may take at most
 local CHUNK = 4096	-- bytes read from the serial console at once
+local SETTLE = 0.5	-- seconds a silent TCP connection must stay open
+local CONFIRM = 0.5	-- seconds a VM must outlive its readiness
 
 local CHECK = {}
 
@@ -48,11 +65,58 @@ function CHECK.agent(v, try)
 	return nil, "guest agent: " .. tostring(pwhy)
 end
 
+-- The connection stays open SETTLE seconds, or the peer speaks first.
+local function settles(ch, try)
+	local data, why = ch:read(math.min(try, core.now() + SETTLE), 1)
+	if data or why == "timeout" then return true end
+	if why == "eof" then return nil, "connection closed by the peer" end
+	return nil, tostring(why)
+end
+
+-- nil when PORT is none of this VM's user-mode forwards; else whether a
+-- connection through one has reached the guest (QEMU's slirp table, as
+-- HMP's "info usernet" prints it: "TCP[STATE] FD ADDR PORT ...").
+local function forwarded(v, port, try)
+	local text = v:qmp_call("human-monitor-command",
+		{ ["command-line"] = "info usernet" }, try)
+	if type(text) ~= "string" then return nil end
+	local fwd, est = false, false
+	for state, p in text:gmatch("TCP%[([%w_]+)%]%s+%-?%d+%s+%S+%s+(%d+)") do
+		if tonumber(p) == port then
+			if state == "HOST_FORWARD" then fwd = true end
+			if state == "ESTABLISHED" then est = true end
+		end
+	end
+	if fwd then return est end
+end
+
 function CHECK.tcp(v, try)
 	local r = v.cfg.BOOT_READY
 	local ch, why = core.tcp_connect(r.host, r.port, try)
 	if not ch then return nil, why end
+	local ok
+	ok, why = settles(ch, try)
+	if ok and forwarded(v, r.port, try) == false then
+		ok, why = nil, "QEMU's user-mode forward has not reached the " ..
+			"guest's port"
+	end
 	ch:close()
+	return ok, why
+end
+
+-- The VM still runs CONFIRM seconds after its condition held (a moment
+-- for a guest that powers off at once to be seen doing so), and QEMU
+-- says it runs: true, or nil and why.
+local function outlives(v, deadline)
+	core.sleep(math.max(0, math.min(CONFIRM, deadline - core.now())))
+	local pid = v:alive()
+	if not pid then return nil, "QEMU ended right after" end
+	local st, why = v:qmp_call("query-status", nil,
+		math.min(deadline, core.now() + TRY))
+	if type(st) ~= "table" then return nil, "QMP: " .. tostring(why) end
+	if st.status ~= "running" then
+		return nil, "the VM is " .. tostring(st.status) .. " right after"
+	end
 	return true
 end
 
@@ -119,6 +183,19 @@ function Watcher:step(deadline)
 	return nil, "serial console: '" .. text .. "' not seen"
 end
 
+-- taken(v) -> true when v's tcp: target already accepts connections
+-- (asked before v runs: then something else answers there, and its
+-- readiness cannot be told from that port).  Bounded by TAKEN_WAIT.
+local TAKEN_WAIT = 0.5
+function M.taken(v)
+	local r = v.cfg.BOOT_READY
+	if type(r) ~= "table" or r.kind ~= "tcp" then return false end
+	local ch = core.tcp_connect(r.host, r.port, core.now() + TAKEN_WAIT)
+	if not ch then return false end
+	ch:close()
+	return true
+end
+
 -- begin(v) -> watcher: call it right after QEMU starts.  For serial:TEXT
 -- it connects to the console at once (or, if it cannot, remembers
 -- nothing and wait() tries again); for the others it does nothing.
@@ -153,11 +230,14 @@ function M.wait(v, deadline, w)
 		else
 			ok, why = CHECK[r.kind](v, try)
 		end
+		if ok and r.kind ~= "started" then ok, why = outlives(v, deadline) end
 		if ok then
 			w:close()
 			return true
 		end
-		last = why or last
+		-- An attempt the deadline cut short says only that time ran out;
+		-- the reason a full one gave before tells more.
+		if try < deadline or not last then last = why or last end
 		-- The serial read already waited; an open that failed did not.
 		if core.now() < deadline and (r.kind ~= "serial" or not w.ch) then
 			core.sleep(math.min(NAP, deadline - core.now()))

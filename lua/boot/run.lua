@@ -27,8 +27,28 @@ M.SAY = { ready = "ready (%s%.1fs)", notready = "not ready: %s (%.1fs)",
 	forced = "stopped by %s (forced, %.1fs)", forcing = "%s; forcing it",
 	notrunning = "not running%s", gone = "gone%s" }
 
+-- text without the VM's name where it says it again ("db: ..." or
+-- "...: db: ..."): a progress line and a summary row name their VM
+-- already, and messages from below (lifecycle, the VM's lock) name it
+-- too because they are also printed alone.
+function M.unname(name, text)
+	if type(text) ~= "string" then return text end
+	local tag = name .. ": "
+	if text:sub(1, #tag) == tag then text = text:sub(#tag + 1) end
+	local out, i = {}, 1
+	while true do
+		local j = text:find(": " .. tag, i, true)
+		if not j then break end
+		out[#out + 1] = text:sub(i, j + 1)
+		i = j + 2 + #tag
+	end
+	out[#out + 1] = text:sub(i)
+	return table.concat(out)
+end
+
 -- What each event makes of the VM's summary line.
 function M.apply(rec, task, kind, arg)
+	arg = M.unname(rec.name, arg)
 	local forced = task.kind == "force"
 	if kind == "started" then
 		rec.result, rec.ok = "started", false
@@ -144,13 +164,16 @@ function M.api(api, run)
 	api.dependants = M.dependants
 	api.describe_ready = M.describe_ready
 	function api.elapsed() return api.now() - run.t0 end
+	-- Every progress line passes here: what a guest or QEMU said in
+	-- it is escaped, so one event stays one line.
 	function api.say(fmt, ...)
 		run.out:write(string.format("[%6.1fs] ", api.elapsed()),
-			string.format(fmt, ...), "\n")
+			util.printable(string.format(fmt, ...)), "\n")
 		run.out:flush()
 	end
 	function api.log(v, fmt, ...)
-		api.say("%s: %s", v.name, string.format(fmt, ...))
+		api.say("%s: %s", v.name, M.unname(v.name,
+			string.format(fmt, ...)))
 	end
 	function api.record(v) return run.rec[v.name] end
 	function api.skip(v, because)
@@ -257,7 +280,8 @@ function M.print_summary(run, out)
 			res = res .. " (" .. table.concat(r.notes, "; ") .. ")"
 		end
 		out:write(string.format("%-" .. w .. "s  %7s  %s\n", r.name,
-			r.seconds and string.format("%.1f", r.seconds) or "-", res))
+			r.seconds and string.format("%.1f", r.seconds) or "-",
+			util.printable(res)))
 	end
 end
 
@@ -305,7 +329,8 @@ function M.finish(run, api, opts, ok, worst)
 		io.stdout:write("\n")
 		M.print_summary(run, io.stdout)
 	end
-	if worst then return ok and 0 or 1 end
+	-- A dry run fails as the run would: a VM that cannot start (its
+	-- record not ok) makes the exit 1, as its JSON's "ok" says.
 	return (ok and allok) and 0 or 1
 end
 

@@ -3,6 +3,7 @@
 -- so running the policy itself prints the plan it would follow and how
 -- long it could take.
 local bootrun = require "boot.run"
+local ready = require "boot.ready"
 
 local M = {}
 
@@ -53,6 +54,12 @@ function M.new(vms, opt)
 		end
 		if names(c.BOOT_REQUIRES) then
 			parts[#parts + 1] = "requires " .. names(c.BOOT_REQUIRES)
+		end
+		if not v.running and not c.broken and ready.taken(v) then
+			parts[#parts + 1] = string.format("but %s:%s already " ..
+				"accepts connections before the VM runs: that port " ..
+				"cannot tell when it is ready", c.BOOT_READY.host,
+				c.BOOT_READY.port)
 		end
 		if c.broken then
 			api.log(v, "cannot start: %s", c.broken)

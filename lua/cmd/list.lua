@@ -4,6 +4,7 @@ local jsonout = require "base.jsonout"
 local paths = require "base.paths"
 local poststop = require "vm.poststop"
 local qmpbatch = require "proto.qmpbatch"
+local running = require "vm.running"
 local util = require "base.util"
 local vm = require "vm.handle"
 local vmarg = require "vm.arg"
@@ -26,8 +27,12 @@ local function entry(name)
 	elseif not pid then
 		poststop.notice(name)
 	end
+	-- A running VM has what it was started with, whatever its file says.
+	local shown, pending = cfg, {}
+	if pid then shown, pending = running.config(name, v.rt, cfg) end
 	return { name = name, state = state, pid = pid, vm = v,
-		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = v:accel() }
+		vcpus = shown.NCPU, memory_mib = shown.MEMORY, accel = v:accel(),
+		pending = pending }
 end
 
 -- Running VMs are asked together, so several wedged QEMUs cost one
@@ -58,12 +63,20 @@ local function show(vms)
 	end
 	util.printf("%-20s %-12s %-8s %-5s %-7s %s\n",
 		"NAME", "STATE", "PID", "VCPU", "MEM", "ACCEL")
+	local any
 	for _, e in ipairs(vms) do
-		util.printf("%-20s %s %-8s %-5s %-7s %s\n", e.name,
+		local mark = e.pending and #e.pending > 0
+		any = any or mark
+		util.printf("%-20s %s %-8s %-5s %-7s %s%s\n", e.name,
 			util.colour(util.state_colour(e.state),
 				string.format("%-12s", e.state)),
 			e.pid or "-", e.vcpus or "-",
-			e.memory_mib and e.memory_mib .. "M" or "-", e.accel or "-")
+			e.memory_mib and e.memory_mib .. "M" or "-", e.accel or "-",
+			mark and "  *" or "")
+	end
+	if any then
+		print("* runs with the config it was started with; its file " ..
+			"now differs (restart to apply)")
 	end
 end
 
@@ -79,7 +92,8 @@ return { run = function(_, opts)
 		for i, e in ipairs(vms) do
 			out[i] = { name = e.name, state = e.state, pid = opt(e.pid),
 				vcpus = opt(e.vcpus), memory_mib = opt(e.memory_mib),
-				accel = opt(e.accel) }
+				accel = opt(e.accel),
+				pending_change = jsonout.array(e.pending or {}) }
 		end
 		print(jsonout.encode(jsonout.array(out)))
 	else

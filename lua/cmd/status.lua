@@ -4,16 +4,20 @@ local jsonout = require "base.jsonout"
 local nic = require "net.nic"
 local taps = require "net.taps"
 local poststop = require "vm.poststop"
+local running = require "vm.running"
 local util = require "base.util"
 local vmarg = require "vm.arg"
 
 local function collect(v)
 	if not v:alive() then poststop.notice(v.name) end
 	local state, pid = util.check(v:state())
+	-- A running VM has what it was started with, whatever its file says.
+	local shown, pending = v.cfg, {}
+	if pid then shown, pending = running.config(v.name, v.rt, v.cfg) end
 	local s = {
 		name = v.name, state = state, pid = pid,
-		vcpus = v.cfg.NCPU, memory_mib = v.cfg.MEMORY, accel = v:accel(),
-		config = v.cfg.file, nets = v.cfg.nets or {},
+		vcpus = shown.NCPU, memory_mib = shown.MEMORY, accel = v:accel(),
+		config = v.cfg.file, pending = pending, nets = shown.nets or {},
 	}
 	-- The taps nvqctl opened for bridge NICs, in NIC order.
 	local opened = pid and taps.recorded(v.rt) or {}
@@ -50,6 +54,10 @@ local function show(s)
 	row("vcpus", s.vcpus)
 	row("memory", s.memory_mib .. "M")
 	row("accel", s.accel)
+	if #s.pending > 0 then
+		row("pending", "the config file changes " ..
+			table.concat(s.pending, ", ") .. " (restart to apply)")
+	end
 	row("rss", s.rss and util.fmt_bytes(s.rss))
 	for i, n in ipairs(s.nets) do row("net" .. (i - 1), nic.describe(n)) end
 	if s.sockets then
@@ -84,7 +92,7 @@ local function document(s)
 	return {
 		name = s.name, state = s.state, pid = opt(s.pid),
 		vcpus = s.vcpus, memory_mib = s.memory_mib, accel = s.accel,
-		config = s.config,
+		config = s.config, pending_change = jsonout.array(s.pending),
 		uptime_s = opt(s.uptime), rss_bytes = opt(s.rss),
 		cpu_seconds = opt(jsonout.round(s.cpu_seconds, 2)),
 		sockets = k and { monitor = k.monitor, serial = opt(k.serial),

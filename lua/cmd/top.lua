@@ -17,16 +17,15 @@ local SIGNAL_EXIT = { TERM = 128 + 15, HUP = 128 + 1 }
 local function args(pos, opts)
 	local interval = DEFAULT_INTERVAL
 	if pos[1] then
-		interval = tonumber(pos[1])
-		if not interval or interval ~= interval or interval < MIN_INTERVAL
-		    or interval == math.huge then
+		interval = util.decimal(pos[1])
+		if not interval or interval < MIN_INTERVAL then
 			util.usage_error("top: interval '%s' is not a number of " ..
 				"seconds (at least %g)", pos[1], MIN_INTERVAL)
 		end
 	end
 	local count
 	if opts.n then
-		count = opts.n:match("^%d+$") and tonumber(opts.n)
+		count = util.whole(opts.n)
 		if not count or count < 1 then
 			util.usage_error("top: -n '%s' is not a positive count", opts.n)
 		end

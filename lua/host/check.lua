@@ -4,11 +4,14 @@
 -- cmd/host prints it.  Nothing here starts a VM: QEMU is only asked
 -- for its --version.
 local accel = require "qemu.accel"
+local bootgraph = require "boot.graph"
 local config = require "conf.load"
 local core = require "nvq.core"
 local bridge = require "net.bridge"
 local macs = require "vm.macs"
+local hooks = require "ulua.phases"
 local paths = require "base.paths"
+local usertrust = require "ulua.trust"
 
 local format = string.format
 
@@ -261,6 +264,88 @@ local function vm_errors(out, bad, global_err)
 	end
 end
 
+-- Files in vm/ that list, start and startall never see, and why.
+local function ignored_conf(f)
+	if f:sub(1, 1) == "." then return nil end	-- hidden: left alone
+	local n = f:match("^(.+)%.conf$")
+	if not n then return nil end
+	if #n > MAX_NAME then
+		return format("its name has %d characters (at most %d)", #n,
+			MAX_NAME)
+	end
+	local bad = n:match("[^%w_-]")
+	if bad then
+		return format("its name holds %q (only letters, digits, _ " ..
+			"and - make a VM name)", bad)
+	end
+end
+
+local function ignored_confs(out)
+	for _, f in ipairs(core.readdir(paths.vmconfdir()) or {}) do
+		local why = ignored_conf(f)
+		if why then
+			add(out, "config files", "WARN", "%s/%s is ignored: %s",
+				paths.vmconfdir(), f, why)
+		end
+	end
+end
+
+-- What startall would refuse: a VM waiting for itself, for a VM that
+-- does not exist, or a cycle (boot.graph's own check, as startall runs
+-- it).  A config that does not load counts as a VM with no relations.
+local function boot_graph(out, cfgs, bad)
+	local byname = {}
+	for _, c in ipairs(cfgs) do byname[c.name] = c end
+	for _, b in ipairs(bad) do
+		byname[b.name] = { name = b.name, file = paths.vmconf(b.name) }
+	end
+	local ok, why = bootgraph.check(byname)
+	if ok then
+		add(out, "boot graph", "PASS", "BOOT_AFTER and BOOT_REQUIRES " ..
+			"make no cycle")
+		return
+	end
+	for l in why:gmatch("[^\n]+") do
+		add(out, "boot graph", "FAIL", "%s: startall starts nothing", l)
+	end
+end
+
+-- The hook and policy files the next start or startall runs, checked
+-- by the runner's own check: what it refuses here, it refuses there.
+-- The hooks directory is checked as such: left writable, anyone could
+-- put a hook into it.
+local function userfiles(out, cfgs, env)
+	if env.euid ~= 0 then
+		add(out, "user lua", "NOTE", "hooks and policies are checked " ..
+			"when nvqctl runs as root (run nvqctl host as root)")
+		return
+	end
+	local files = { hooks.dir(), hooks.all_file(),
+		paths.confdir() .. "/policies" }
+	for _, c in ipairs(cfgs) do files[#files + 1] = hooks.vm_file(c.name) end
+	for _, f in ipairs(core.readdir(paths.confdir() .. "/policies") or {}) do
+		if f:match("%.lua$") then
+			files[#files + 1] = paths.confdir() .. "/policies/" .. f
+		end
+	end
+	local n, bad = 0, false
+	for _, f in ipairs(files) do
+		if core.stat(f) then
+			n = n + 1
+			local ok, why = usertrust.check(f)
+			if not ok then
+				add(out, "user lua", "FAIL", "%s: every start that runs " ..
+					"it is refused", why)
+				bad = true
+			end
+		end
+	end
+	if not bad then
+		add(out, "user lua", "PASS", "hooks and policies (%d paths): " ..
+			"none writable by others", n)
+	end
+end
+
 local function parent(path)
 	local p = path:match("^(.*[^/])/+[^/]+/*$")
 	return p or (path:sub(1, 1) == "/" and "/" or ".")
@@ -408,7 +493,10 @@ function M.check(env)
 	lua_libs(out)
 	confdirs(out, env)
 	conffiles(out, env)
+	ignored_confs(out)
+	userfiles(out, cfgs, env)
 	vm_errors(out, bad, global_err)
+	boot_graph(out, cfgs, bad)
 	vm_accels(out, cfgs, env.facts)
 	rundir(out, env)
 	sockets(out, env, cfgs)

@@ -61,7 +61,9 @@ function Conn:call(cmd, args, deadline)
 	if not msg then return nil, rwhy end
 	if msg.error then
 		local e = type(msg.error) == "table" and msg.error or {}
-		return nil, tostring(e.desc or "malformed error reply"), e.class
+		-- The peer's words: escaped where they enter nvqctl's messages.
+		return nil, util.printable(e.desc or "malformed error reply"),
+			e.class and util.printable(e.class)
 	end
 	return msg["return"]
 end

@@ -141,14 +141,17 @@ end
 -- The error of a reply as "CLASS: description".
 function M.error_text(msg)
 	local e = type(msg.error) == "table" and msg.error or {}
-	return string.format("%s: %s", tostring(e.class or "Error"),
-		tostring(e.desc or "(no description)"))
+	return util.printable(string.format("%s: %s",
+		tostring(e.class or "Error"), tostring(e.desc or "(no description)")))
 end
 
 -- A reply's return value, pretty.
 function M.return_text(line)
 	local r = jsontext.member(line, "return")
-	return r and jsontext.pretty(r) or "{}"
+	-- Pretty JSON keeps a string's bytes as the peer sent them (raw
+	-- control bytes included, which lua-cjson accepts): escape them,
+	-- keeping the newlines the pretty-printer itself puts.
+	return r and M.printable_lines(jsontext.pretty(r)) or "{}"
 end
 
 -- "event: NAME" and the data, pretty, when there is any.
@@ -158,7 +161,12 @@ function M.event_text(line, msg)
 	if data and not match(data, "^{%s*}$") then
 		s = s .. " " .. jsontext.pretty(data)
 	end
-	return s
+	return M.printable_lines(s)
+end
+
+-- Text of several lines made of peer text: each line escaped.
+function M.printable_lines(s)
+	return (s:gsub("[^\n]+", util.printable))
 end
 
 return M

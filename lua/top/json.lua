@@ -24,6 +24,7 @@ local function vm(r)
 		uptime_s = opt(r.uptime and math.floor(r.uptime)),
 		rate_basis = r.basis,
 		config_error = opt(r.config_error),
+		pending_change = array(r.pending or {}),
 		disk = {
 			rd_bytes = opt(r.disk.rd),
 			wr_bytes = opt(r.disk.wr),

@@ -23,7 +23,10 @@ end
 
 -- Header, alignment ("l" pads on the right), and the cell of a row.
 local COLUMNS = {
-	{ "NAME", "l", function(r) return r.name end },
+	-- "*": its file now differs from what it runs with.
+	{ "NAME", "l", function(r)
+		return r.name .. (r.pending and #r.pending > 0 and "*" or "")
+	end },
 	{ "STATE", "l", function(r) return r.state end },
 	{ "PID", "r", function(r) return tostring(r.pid) end },
 	{ "%CPU", "r", function(r)

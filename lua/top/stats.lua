@@ -8,6 +8,7 @@ local config = require "conf.load"
 local paths = require "base.paths"
 local poststop = require "vm.poststop"
 local qmpbatch = require "proto.qmpbatch"
+local running = require "vm.running"
 local tapstat = require "top.tapstat"
 local nettaps = require "net.taps"
 local vm = require "vm.handle"
@@ -91,6 +92,8 @@ local function process(name, pid)
 	local v = vm.open(name, e.cfg or {})
 	v.pid = pid
 	e.accel = v:accel()
+	-- What it runs with, whatever its file says now.
+	e.shown, e.pending = running.config(name, v.rt, e.cfg)
 	e.t = core.now()
 	local ps = core.procstat(pid)
 	if ps then
@@ -157,12 +160,12 @@ end
 -- One row of a frame: counters, and rates over the interval when the
 -- previous sample saw the same process, else averages since its start.
 local function row(e, old, now_epoch)
-	local cfg = e.cfg or {}
+	local cfg = e.shown or e.cfg or {}
 	local uptime = e.start and math.max(now_epoch - e.start, 0)
 	local r = { name = e.name, state = e.state, pid = e.pid,
 		cpu_seconds = e.cpu, rss = e.rss, uptime = uptime,
 		vcpus = cfg.NCPU, memory_mib = cfg.MEMORY, accel = e.accel or cfg.accel,
-		config_error = e.config_error,
+		config_error = e.config_error, pending = e.pending or {},
 		disk = { rd = e.disk and e.disk.rd, wr = e.disk and e.disk.wr },
 		net = { ifaces = e.net.ifaces, unsupported = e.net.unsupported,
 			rx = e.net.rx, tx = e.net.tx } }

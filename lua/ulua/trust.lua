@@ -99,6 +99,20 @@ local function unsafe_path(real, links)
 	end
 end
 
+-- check(path) -> true | nil, why: what read() refuses, for a file or a
+-- directory (the hooks directory, checked by nvqctl host), as root;
+-- anyone else's runs risk only themselves.
+function M.check(path)
+	if core.geteuid() ~= 0 then return true end
+	local real, links, st = resolve(path)
+	if not real then return nil, links end
+	local refuse = "refusing to run " .. path .. ": "
+	local why = unsafe_path(real, links) or
+		unsafe(st, path, st.type == "dir" and "directory" or "file")
+	if why then return nil, refuse .. why end
+	return true
+end
+
 -- read(path) -> text | nil, why: the source of a user file, checked
 -- (as root) and read through one open descriptor.  Only root's runs are
 -- checked: a user running nvqctl on their own files risks only

@@ -44,8 +44,8 @@ end
 -- A positive whole number of seconds given on the command line:
 -- n | nil, message, "usage".
 function M.seconds(s, what)
-	local n = tonumber(s)
-	if not n or n ~= math.floor(n) or n < 1 or n > 86400 then
+	local n = util.whole(s)
+	if not n or n < 1 or n > 86400 then
 		return nil, string.format("%s must be a whole number of seconds " ..
 			"(1-86400): %s", what, s), "usage"
 	end

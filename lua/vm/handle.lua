@@ -6,6 +6,7 @@ local core = require "nvq.core"
 local paths = require "base.paths"
 local qmp = require "proto.qmpconn"
 local qga = require "proto.qga"
+local util = require "base.util"
 
 local M = {}
 
@@ -61,7 +62,8 @@ end
 function VM:stale_files()
 	local left = {}
 	for _, k in ipairs({ "pidfile", "monitor", "control", "serial",
-		"agent", "started_conf", "started_global", "accel", "taps" }) do
+		"agent", "started_conf", "started_global", "accel", "taps",
+		"forced" }) do
 		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
 	end
 	return left
@@ -73,7 +75,12 @@ end
 function VM:clear_stale()
 	local pid, why = self:alive()
 	if pid or not M.stopped(why) then return end
-	for _, f in ipairs(self:stale_files()) do os.remove(f) end
+	for _, f in ipairs(self:stale_files()) do
+		-- The record of a forcing is for the command holding the lock
+		-- (a stop waiting on the guest); one forcing without the lock
+		-- (stopall at its deadline) leaves it to that command.
+		if f ~= self.rt.forced or self.lk then os.remove(f) end
+	end
 end
 
 -- The run directory: root-only, since its QMP socket is root on the VM.
@@ -231,7 +238,8 @@ end
 function VM:say(fmt, ...)
 	local runner = package.loaded["ulua.runner"]
 	local out = runner and runner.out or io.stdout
-	out:write(string.format(fmt, ...), "\n")
+	-- One event, one line: a guest's words in it are escaped.
+	out:write(util.printable(string.format(fmt, ...)), "\n")
 	out:flush()
 end
 
@@ -269,7 +277,35 @@ function VM:reset(deadline)
 	return r ~= nil, why
 end
 
+-- The forced rungs nvqctl has sent a QEMU, the last one kept in the
+-- run directory ("forced": the rung, QEMU's pid and the stop it was
+-- sent for, self.stopping), written before it is sent: a stop that
+-- waits on the guest (agent, acpi) may see QEMU end because another
+-- command (stopall at its deadline) forced it meanwhile, and must not
+-- claim the guest shut down.  What its own policy sent (a rung of its
+-- own name, say) is the policy's to report.
+local FORCED = { quit = true, sigterm = true, sigkill = true }
+
+local function mark_forced(self, rung)
+	util.write_file_atomic(self.rt.forced, string.format("%s %s %s\n",
+		rung, tostring(self.pid), self.stopping or "-"), "0600")
+end
+
+-- What really ended QEMU (pid), given the rung this stop (self.stopping)
+-- believes did: a forced rung another command recorded for it, if any.
+function VM:ended_by(rung, pid)
+	if FORCED[rung] then return rung end
+	local text = util.read_file(self.rt.forced) or ""
+	local rec, recpid, by = text:match("^(%w+) (%d+) (%S+)")
+	if FORCED[rec] and math.tointeger(tonumber(recpid)) == pid and
+	    by ~= self.stopping then
+		return rec
+	end
+	return rung
+end
+
 function VM:quit(deadline)
+	mark_forced(self, "quit")
 	local r, why = self:qmp_call("quit", nil, deadline)
 	return r ~= nil, why
 end
@@ -285,6 +321,9 @@ function VM:signal(sig)
 			return nil, "not running"
 		end
 		return nil, why
+	end
+	if sig == "TERM" or sig == "KILL" then
+		mark_forced(self, "sig" .. sig:lower())
 	end
 	return core.kill(self.pid, sig)
 end

@@ -282,6 +282,8 @@ function M.stop(v, opt)
 	end
 	local timeout = opt.timeout or v.cfg.SHUTDOWN_TIMEOUT
 	local t0 = core.now()
+	-- What this stop's policy forces is told from what another does.
+	v.stopping = string.format("%d.%d", core.getpid(), math.floor(t0 * 1e3))
 	local deadline = opt.deadline or t0 + timeout
 	local name = v.cfg.SHUTDOWN_POLICY or "shutdown"
 	local rung, pwhy, broken = shutdown(v, name, { timeout = timeout,
@@ -310,6 +312,13 @@ function M.stop(v, opt)
 	-- An unreadable pidfile is not taken for "stopped".
 	local still, swhy = v:alive()
 	if not still and not vm.stopped(swhy) then return nil, swhy end
+	-- Another command may have forced it while this one waited.
+	local really = v:ended_by(rung, pid)
+	if really ~= rung then
+		util.warn("%s: forced (%s) by another nvqctl command while " ..
+			"this stop waited on %s", v.name, really, rung)
+		rung = really
+	end
 	poststop.fire(v, rung, { context = ctx, deadline = opt.deadline })
 	v:clear_stale()
 	v:log("stopped by %s after %.2fs", rung, core.now() - t0)

@@ -9,6 +9,7 @@
 -- post_stop cut off with its runner (a stopall task killed at the
 -- deadline) is run again by the next command that finds it there with
 -- its runner gone.
+local child = require "base.child"
 local core = require "nvq.core"
 local hooks = require "ulua.phases"
 local paths = require "base.paths"
@@ -70,29 +71,62 @@ function M.fire(v, reason, opt)
 	return true
 end
 
+-- How long a command that only looks waits for the post_stop it set off
+-- (seconds): a quick hook's lines still come with the command's output;
+-- a slow one goes on alone.
+M.NOTICE_WAIT = 1
+
+-- The post_stop runs notice() set off that had not ended when it
+-- returned: reaped by a later call (top calls it every frame).
+local running = {}
+
+local function reap_finished()
+	for c in pairs(running) do
+		if c:reap(0) then running[c] = nil end
+	end
+end
+
 -- notice(name): for commands that only look (list, status, top): a
 -- QEMU gone with its marker still there gets its post_stop now, if the
 -- lock is free at once; a command holding it will see to it (or the
--- next command will).  Never waits for the lock.  What the hooks print
--- goes to standard error: standard output is the command's (--json).
+-- next command will).  Never waits for the lock, and waits for the
+-- hooks at most NOTICE_WAIT: they run in a child process in a group of
+-- its own that holds the lock and finishes them after the command has
+-- returned or been interrupted (standard output left to the command;
+-- a reader of its standard error still waits for them, at most their
+-- HOOK_TIMEOUT).  What the hooks print goes to standard
+-- error: standard output is the command's (--json).
 function M.notice(name)
+	reap_finished()
 	local rt = paths.runtime(name)
 	if not (core.stat(rt.dir .. "/run.pending") or orphaned(rt.dir)) or
 	    core.alive(rt.pidfile) then
 		return
 	end
-	local lk = core.lock(rt.lock, core.now())
-	if not lk then return end
-	local before = vm.held(rt.lock)
-	local v = vm.open(name, vmarg.config(name, "list"))
-	if not v:alive() and M.pending(v) then
-		userlua.out = io.stderr
-		M.fire(v, "exited")
-		userlua.out = nil
-		v:clear_stale()
-	end
-	vm.released(before)
-	lk:unlock()
+	local c = child.spawn(function()
+		-- Standard output is the command's, maybe a pipe whose reader
+		-- waits for every writer to end (list --json | jq): let go of
+		-- it, /dev/null taking descriptor 1 (the lowest free one) so no
+		-- file opened later gets it.  The hooks' lines go to standard
+		-- error.
+		io.stdout:flush()
+		core.fdclose(1)
+		local null <close> = io.open("/dev/null", "w")
+		local lk = core.lock(rt.lock, core.now())
+		if not lk then return end
+		vm.held(rt.lock)
+		local v = vm.open(name, vmarg.config(name, "list"))
+		if not v:alive() and M.pending(v) then
+			userlua.out = io.stderr
+			M.fire(v, "exited")
+			v:clear_stale()
+		end
+		lk:unlock()
+	end, { outlive = true })
+	if not c then return end
+	core.fdclose(c.fd)
+	c.fd = nil
+	if not c:reap(M.NOTICE_WAIT) then running[c] = true end
 end
 
 return M

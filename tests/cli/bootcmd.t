@@ -16,6 +16,25 @@ run "$NVQCTL" stopall --timeout soon
 is "$RC" 2 "stopall --timeout soon: exit 2"
 like "$ERR" "*timeout must be a whole number of seconds*usage: nvqctl stopall*" \
     "stopall --timeout soon: says why, with usage"
+# Seconds are plain decimal: what tonumber would also take is refused.
+for v in ' 5' '5 ' 0x10 1e1 5.0 +5 inf; do
+	run "$NVQCTL" stopall --dry-run --timeout "$v"
+	is "$RC" 2 "stopall --timeout '$v': a usage error"
+	run "$NVQCTL" stop nosuch "$v"
+	like "$RC:$ERR" "2:*timeout must be a whole number of seconds*" \
+	    "stop VM '$v': a usage error"
+	run "$NVQCTL" agent --timeout "$v" nosuch guest-ping
+	is "$RC" 2 "agent --timeout '$v': a usage error"
+done
+for v in 0x10 ' 1' 1e1 nan; do
+	run "$NVQCTL" top -n 1 "$v"
+	is "$RC" 2 "top '$v': a usage error"
+done
+run "$NVQCTL" top -n 0x1 0.5
+is "$RC" 2 "top -n 0x1: a usage error"
+run "$NVQCTL" stopall --dry-run --timeout 5
+is "$RC" 0 "stopall --timeout 5: accepted"
+
 run "$NVQCTL" startall 'no/such'
 is "$RC" 2 "startall with an invalid name: exit 2"
 run "$NVQCTL" startall --frob
@@ -84,8 +103,39 @@ rm -f "$NVQCTL_CONFDIR/policies/boot.lua"
 conf web AUTOSTART=yes BOOT_REQUIRES=db
 echo "MEMORY=lots" >>"$VMDIR/db.conf"
 run "$NVQCTL" startall -n
-is "$RC" 0 "a broken config: the dry run still plans"
+is "$RC" 1 "a broken config: the dry run still plans, and exits 1 as startall would"
 like "$ERR" "*db.conf:*MEMORY*" "a broken config: file:line:key on stderr"
 like "$OUT" "*db: cannot start: *db.conf:*MEMORY*" "a broken config: in the plan"
 like "$OUT" "*web: skipped: requires db, which failed*" "a broken config: its dependant skipped"
 like "$OUT" "*app: would start*" "a broken config: the others planned"
+run "$NVQCTL" startall -n --json
+like "$RC:$OUT" '1:*"dry_run":true*' "a broken config: --dry-run --json exits 1"
+like "$(printf '%s' "$OUT" | sed 's/"vms":\[.*\]//')" '*"ok":false*' \
+    "... and says ok false"
+
+# A message from below that names the VM is not prefixed with it twice.
+conf s4
+run "$NVQCTL" startall s4
+like "$OUT" "*] s4: failed: QEMU failed to start*" \
+    "progress: the VM named once"
+unlike "$OUT" "*s4: *s4: *" "progress and summary: never 's4: ... s4: '"
+like "$OUT" "*
+s4 *failed: QEMU failed to start*" "summary: the VM named once"
+
+# A tcp: target that already answers on the host before the VM runs:
+# the dry run says its readiness cannot be told there.
+perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(Listen => 5,
+    LocalAddr => "127.0.0.1", LocalPort => 0) or die; $| = 1;
+    print $s->sockport, "\n"; alarm 30; sleep 30' >"$TMP/port" &
+lpid=$!
+n=0
+until [ -s "$TMP/port" ] || [ $n -ge 50 ]; do sleep 0.1; n=$((n + 1)); done
+port=$(cat "$TMP/port")
+conf taken "BOOT_READY=tcp:127.0.0.1:$port"
+run "$NVQCTL" startall -n taken
+like "$OUT" "*taken: would start: *but 127.0.0.1:$port already accepts connections before the VM runs*" \
+    "dry run: a tcp: target already open on the host is named"
+kill $lpid
+conf free "BOOT_READY=tcp:127.0.0.1:$port"
+run "$NVQCTL" startall -n free
+unlike "$OUT" "*already accepts*" "dry run: a closed tcp: target is not"

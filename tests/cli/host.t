@@ -185,6 +185,58 @@ NVQCTL_RUNDIR="$TMP/nodir/run" run "$NVQCTL" host
 like "$(line rundir)" "WARN  rundir: $TMP/nodir/run does not exist and $TMP/nodir does not exist*" \
     "a rundir whose parent is missing: WARN"
 
+# --- What the next boot refuses ----------------------------------------------
+
+# Hooks and policies: the runner's own check (as root; others get a NOTE).
+HK="$NVQCTL_CONFDIR/hooks"
+mkdir -p "$HK"
+echo 'return {}' >"$HK/all.lua"
+chmod 755 "$HK"
+chmod 644 "$HK/all.lua"
+run "$NVQCTL" host
+if [ "$(id -u)" = 0 ]; then
+	like "$(line 'user lua')" "PASS  user lua: hooks and policies (*): none writable by others" \
+	    "sound hooks: PASS"
+	chmod 777 "$HK"
+	run "$NVQCTL" host
+	like "$(line 'user lua')" "FAIL  user lua: refusing to run $HK: *$HK is writable by group and others (mode 0777;*every start*refused" \
+	    "hooks/ at 0777: FAIL, in the runner's words"
+	is "$RC" 1 "hooks/ at 0777: exit 1"
+	chmod 755 "$HK"
+	chmod 666 "$HK/all.lua"
+	run "$NVQCTL" host
+	like "$OUT" "*FAIL  user lua: refusing to run $HK/all.lua: *writable by group and others (mode 0666;*" \
+	    "all.lua at 0666: FAIL"
+	is "$RC" 1 "all.lua at 0666: exit 1"
+	chmod 644 "$HK/all.lua"
+else
+	like "$(line 'user lua')" "NOTE  user lua: *checked when nvqctl runs as root*" \
+	    "not root: a NOTE"
+fi
+rm -rf "$HK"
+
+# A dependency cycle: startall would refuse every VM.
+printf 'ACCEL=tcg\nBOOT_AFTER=cb\n' | vmconf ca
+printf 'ACCEL=tcg\nBOOT_AFTER=ca\n' | vmconf cb
+run "$NVQCTL" host
+like "$(line 'boot graph')" "FAIL  boot graph: $NVQCTL_CONFDIR/vm/ca.conf:2: BOOT_AFTER: cycle: ca -> cb -> ca*startall starts nothing" \
+    "a dependency cycle: FAIL naming file:line and the cycle"
+is "$RC" 1 "a dependency cycle: exit 1"
+rm "$NVQCTL_CONFDIR/vm/ca.conf" "$NVQCTL_CONFDIR/vm/cb.conf"
+run "$NVQCTL" host
+like "$(line 'boot graph')" "PASS  boot graph: *no cycle" "no cycle: PASS"
+
+# Config files list ignores: WARN naming the file and why.
+long=$(printf 'x%.0s' $(seq 65))
+printf 'ACCEL=tcg\n' >"$NVQCTL_CONFDIR/vm/$long.conf"
+printf 'ACCEL=tcg\n' >"$NVQCTL_CONFDIR/vm/db.old.conf"
+run "$NVQCTL" host
+like "$OUT" "*WARN  config files: $NVQCTL_CONFDIR/vm/$long.conf is ignored: its name has 65 characters (at most 64)*" \
+    "a 65-character name: WARN naming the file"
+like "$OUT" "*WARN  config files: $NVQCTL_CONFDIR/vm/db.old.conf is ignored: its name holds \".\"*" \
+    "a dot in the name: WARN naming the file"
+rm "$NVQCTL_CONFDIR/vm/$long.conf" "$NVQCTL_CONFDIR/vm/db.old.conf"
+
 # --- Socket paths -------------------------------------------------------------
 
 deep="$TMP/$(printf '%0100d' 0)/run"

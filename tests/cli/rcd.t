@@ -1,10 +1,13 @@
 #!/bin/sh
 # rc.d/nvqctl: the nvqctl commands it runs for start, stop and status
-# under each rc.conf setting, the boot wait and its log, and the path
-# that make install writes into it.  The script runs under dash, sourced
-# into a subshell after a stand-in rc.subr as rc(8) does, with a
-# recording stand-in nvqctl first in PATH (the script from the source
-# tree, placeholder not substituted, finds nvqctl in PATH).
+# under each rc.conf setting, the boot wait and its log, what a disabled
+# script does (through rc and rc.shutdown, and called by hand), the
+# one/force/fast prefixes, rcvar and restart, and the path that make
+# install writes into it.  The script runs under dash after a stand-in
+# rc.subr that behaves as NetBSD's does in these cases: through
+# run_rc_script as rc(8) and rc.shutdown run it, or as a command of its
+# own; a recording stand-in nvqctl is first in PATH (the script from
+# the source tree, placeholder not substituted, finds nvqctl in PATH).
 . "$(dirname "$0")/../lib.sh"
 SCRIPT="$TOP/rc.d/nvqctl"
 STANDIN="$TOP/tests/cli/rcd"
@@ -28,11 +31,22 @@ rc_conf() {
 	: >"$STUB_LOG"
 }
 
-# rcd ACTION: runs the script as rc(8) does: ( set ACTION; . script ).
+# rcd ACTION: runs the script as rc(8) and rc.shutdown do, through
+# run_rc_script (a disabled script is then skipped without a word).
 rcd() {
-	$SH -c '_subr=$1 _script=$2; shift 2; . "$_subr"; . "$_script"' \
-	    rcd "$STANDIN/rc.subr" "$SCRIPT" "$@"
+	$SH -c '. "$1"; run_rc_script "$2" "$3"' \
+	    rcd "$STANDIN/rc.subr" "$SCRIPT" "$1"
 }
+
+# direct ACTION: /etc/rc.d/nvqctl ACTION, typed by hand: a copy of the
+# script that reads the stand-in rc.subr, run as a program of its own
+# (restart runs it again as $0).
+mkdir -p "$TMP/rc.d"
+DIRECT="$TMP/rc.d/nvqctl"
+printf '#!%s\n' "$(command -v $SH)" >"$DIRECT"
+sed -e '1d' -e "s|/etc/rc.subr|$STANDIN/rc.subr|" "$SCRIPT" >>"$DIRECT"
+chmod 755 "$DIRECT"
+direct() { "$DIRECT" "$@"; }
 
 calls() { cat "$STUB_LOG"; }
 
@@ -59,9 +73,11 @@ run rcd status
 is "$RC" 0 "status: exit 0"
 is "$(calls)" "[list]" "status runs 'nvqctl list', once"
 like "$OUT" "*stand-in: list done*" "status shows the list"
-run rcd ''
-is "$(echo "$ERR" | tr ' ' '\n' | grep -c '^status$')" 1 \
+run direct
+is "$(echo "$ERR" | tr '|()' '\n\n\n' | grep -c '^status$')" 1 \
     "rc.subr offers status once"
+like "$ERR" "Usage: $DIRECT \[fast|force|one\](start|stop|restart|rcvar|status)" \
+    "no action: rc.subr's usage, with the prefixes"
 
 # nvqctl_vms: those VMs, in that order, to startall; stop stops every
 # running VM, listed or not.
@@ -126,12 +142,71 @@ like "$ERR" "*WARNING*nvqctl_shutdown_timeout=2m*" "... with a warning"
 like "$ERR" "*WARNING*nvqctl_force*HOST_SHUTDOWN_FORCE*" \
     "nvqctl_force: a warning pointing to HOST_SHUTDOWN_FORCE"
 
-# Disabled: nothing at all.
+# Disabled, through rc and rc.shutdown: nothing at all, not a word.
+# rc.shutdown does not call stop: VMs started by hand keep running.
 rc_conf 'nvqctl=NO' 'nvqctl_vms="db web"'
 for a in start stop status; do
 	run rcd $a
-	is "$RC:$(calls)" "0:" "nvqctl=NO: $a runs nothing"
+	is "$RC:$(calls):$OUT$ERR" "0::" "nvqctl=NO: rc's $a runs nothing, silently"
 done
+
+# Disabled, called by hand: rc.subr's refusal, exit 1, nothing run.
+for a in start stop restart status; do
+	run direct $a
+	is "$RC:$(calls)" "1:" "nvqctl=NO: $a by hand exits 1, runs nothing"
+	like "$ERR" "\$nvqctl is not enabled - see rc.conf(5).
+Use the following if you wish to perform the operation:
+  $DIRECT one$a" "nvqctl=NO: $a by hand says not enabled, and how"
+done
+run direct frob
+like "$RC:$ERR" "1:$DIRECT: unknown directive 'frob'.*Usage: *" \
+    "nvqctl=NO: an unknown action is still unknown"
+
+# The prefixes: one and force run a disabled script, fast too when it
+# is enabled; force makes a failing method not fail the action.
+run direct onestart
+is "$RC:$(calls)" "0:[startall][db][web]" "onestart: startall while nvqctl=NO"
+: >"$STUB_LOG"
+run direct onestop
+is "$RC:$(calls)" "0:[stopall]" "onestop: stopall while nvqctl=NO"
+: >"$STUB_LOG"
+run env STUB_EXIT=1 "$DIRECT" forcestop
+is "$RC:$(calls)" "0:[stopall]" "forcestop: stopall, its failure ignored"
+: >"$STUB_LOG"
+run env STUB_EXIT=1 "$DIRECT" onestop
+is "$RC" 1 "onestop: a failing stopall fails it"
+rc_conf 'nvqctl=YES'
+run direct faststop
+is "$RC:$(calls)" "0:[stopall]" "faststop: stopall"
+
+# rcvar: the variable and its value, enabled or not.
+rc_conf 'nvqctl=NO'
+run direct rcvar
+is "$RC:$OUT" "0:# nvqctl
+\$nvqctl=NO" "rcvar, disabled"
+rc_conf 'nvqctl=YES'
+run direct rcvar
+is "$RC:$OUT" "0:# nvqctl
+\$nvqctl=YES" "rcvar, enabled"
+
+# restart: stop, then start, each by the script run again as $0, a
+# process of its own.
+RCD_TRACE="$TMP/trace"
+export RCD_TRACE
+rc_conf 'nvqctl=YES' "nvqctl_log=$TMP/nvqctl.log"
+: >"$RCD_TRACE"
+run direct restart
+is "$RC:$(calls)" "0:[stopall]
+[startall]" "restart: stopall, then startall"
+is "$(cut -d' ' -f2 "$RCD_TRACE" | tr '\n' ' ')" "restart stop start " \
+    "restart: the actions in order"
+is "$(cut -d' ' -f1 "$RCD_TRACE" | sort -u | wc -l | tr -d ' ')" 3 \
+    "restart: stop and start each ran in a process of its own"
+rc_conf 'nvqctl=NO' "nvqctl_log=$TMP/nvqctl.log"
+run direct onerestart
+is "$RC:$(calls)" "0:[stopall]
+[startall]" "onerestart: the prefix is kept for stop and start"
+unset RCD_TRACE
 
 # The boot wait: startall takes 5 s, the boot waits 1.  The output is
 # read through a pipe, and descriptor 9 leads there too, as rc(8)'s

@@ -33,7 +33,8 @@ fi
 cp "$NVQCTL_CONFDIR/vm/g1.conf" "$TMP/g1.conf"
 sed 's/^ACCEL=auto/ACCEL=nvmm/' "$TMP/g1.conf" >"$NVQCTL_CONFDIR/vm/g1.conf"
 run "$NVQCTL" list
-like "$OUT" "*g1*running*$pid*$accel" "list: the accelerator in use, not the file's"
+like "$OUT" "*g1*running*$pid*$accel  \**" \
+    "list: the accelerator in use, not the file's, marked as a pending change"
 run "$NVQCTL" status g1
 like "$OUT" "*accel:*$accel*" "status: the accelerator in use"
 cp "$TMP/g1.conf" "$NVQCTL_CONFDIR/vm/g1.conf"

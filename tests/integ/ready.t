@@ -38,7 +38,8 @@ like "$l3" "ready *" "serial: the guest's NVQ-GUEST-READY was seen"
 like "$l4" "ready *" "started: QMP answers"
 [ -s "$TMP/boot.err" ] && sed 's/^/# /' "$TMP/boot.err"
 
-# A local TCP listener (perl: socat and nc are trapped in tests).
+# A local TCP listener that holds its connections, as a service does (one
+# closed at once is no answer) (perl: socat and nc are trapped in tests).
 perl -MIO::Socket::INET -e '
 	$| = 1;
 	my $s = IO::Socket::INET->new(Listen => 5, LocalAddr => "127.0.0.1",
@@ -47,7 +48,8 @@ perl -MIO::Socket::INET -e '
 	    or die "bind: $!\n";
 	print $s->sockport, " ", $c->sockport, "\n";
 	alarm 60;
-	while (my $a = $s->accept) { close $a }' >"$TMP/ports" &
+	my @held;
+	while (my $a = $s->accept) { push @held, $a }' >"$TMP/ports" &
 lpid=$!
 i=0
 while [ ! -s "$TMP/ports" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done

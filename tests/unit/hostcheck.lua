@@ -128,4 +128,13 @@ if core.geteuid() == 0 then
 end
 t.is(hostcheck.worst(check(HOST, 0)), "NOTE", "a sound Linux host: nothing worse than the nvmm note")
 
+-- Hooks and policies: the runner checks them only in root's runs, so
+-- another user is told they were not looked at, not that they pass.
+t.like(line(check(HOST, 1000), "user lua"), "checked when nvqctl runs as root",
+	"not root: hooks and policies get a NOTE, not a PASS")
+if core.geteuid() == 0 then
+	t.like(line(check(HOST, 0), "user lua"), "PASS hooks and policies",
+		"root: hooks and policies checked")
+end
+
 t.done()

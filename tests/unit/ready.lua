@@ -10,6 +10,7 @@ local ready = require "boot.ready"
 local DIR = assert(os.getenv("TESTTMP"))
 local LUARUN = assert(os.getenv("LUARUN"))
 local LATE, CLOSED = tonumber(arg[1]), tonumber(arg[2])
+local SLAM, BANNER = tonumber(arg[3]), tonumber(arg[4])
 local SLACK = 1	-- seconds a wait may take beyond its deadline
 local TEXT = "NVQ-GUEST-READY"
 
@@ -19,13 +20,23 @@ local function fakevm(br, opt)
 	local v = { name = "f", cfg = { BOOT_READY = br },
 		rt = { dir = DIR, serial = DIR .. "/" .. (opt.sock or "split") ..
 			".sock" } }
+	local calls = 0
 	function v.alive()
-		if opt.dead then return nil, "absent" end
+		calls = calls + 1
+		if opt.dead or (opt.dies and calls > opt.dies) then
+			return nil, "absent"
+		end
 		return 4242
 	end
 	function v.qmp_call(_, cmd)
 		if cmd == "query-chardev" and opt.chardev then
 			return opt.chardev(v)
+		end
+		if cmd == "query-status" and not opt.noqmp then
+			return { status = opt.status or "running" }
+		end
+		if cmd == "human-monitor-command" and opt.usernet then
+			return opt.usernet
 		end
 		return nil, "no QMP here"
 	end
@@ -63,6 +74,43 @@ ok, why, took = wait(fakevm(tcp(LATE)), 15)
 t.is(ok, true, "tcp: ready once the port listens")
 t.ok(took < 10, "tcp: soon after it listens")
 if not ok then t.diag("%s", why) end
+
+-- What the service does with the connection.
+ok, why, took = wait(fakevm(tcp(SLAM)), 1.5)
+t.is(ok, nil, "tcp: a connection closed at once is no answer")
+t.like(why, "connection closed by the peer", "tcp: ... and says so")
+ok, why, took = wait(fakevm(tcp(BANNER)), 5)
+t.is(ok, true, "tcp: a service that speaks first is ready")
+t.ok(took < 0.5 + 0.5 + SLACK, "tcp: ... without waiting for the connection " ..
+	"to settle (" .. string.format("%.2fs", took) .. ")")
+ok, why, took = wait(fakevm(tcp(LATE)), 5)
+t.ok(ok == true and took >= 1.0, "tcp: a silent service is ready once " ..
+	"its connection stayed open 0.5 s and the VM outlived it 0.5 s " ..
+	string.format("(%.2fs)", took))
+
+-- A user-mode forward of this VM: QEMU's own table must show the guest
+-- reached.
+local function usernet(state)
+	return "Hub -1 (n0):\r\n  Protocol[State]    FD  Source Address  " ..
+		"Port   Dest. Address  Port RecvQ SendQ\r\n" ..
+		"  TCP[" .. state .. "]       9       127.0.0.1 " .. LATE ..
+		"       10.0.2.15    22     0     0\r\n" ..
+		"  TCP[HOST_FORWARD]   8       127.0.0.1 " .. LATE ..
+		"       10.0.2.15    22     0     0\r\n"
+end
+ok, why = wait(fakevm(tcp(LATE), { usernet = usernet("SYN_SENT") }), 2)
+t.is(ok, nil, "tcp: a forward still in SYN_SENT is not ready")
+t.like(why, "user-mode forward has not reached the guest", "tcp: ... and says so")
+ok = wait(fakevm(tcp(LATE), { usernet = usernet("ESTABLISHED") }), 5)
+t.is(ok, true, "tcp: a forward established with the guest is ready")
+
+-- Readiness of a VM that does not outlive it.
+ok, why, took = wait(fakevm(tcp(BANNER), { dies = 1 }), 5)
+t.is(ok, nil, "a VM gone right after its service answered is not ready")
+t.like(why, "QEMU", "... and says so")
+ok, why = wait(fakevm(tcp(BANNER), { status = "shutdown" }), 1.5)
+t.is(ok, nil, "a VM shut down right after is not ready")
+t.like(why, "the VM is shutdown right after", "... and says so")
 
 ok, why, took = wait(fakevm(tcp(LATE), { dead = true }), 10)
 t.is(ok, nil, "a VM whose QEMU is gone is not ready")
@@ -150,7 +198,7 @@ if not ok then t.diag("%s", why) end
 holder:close()
 
 -- started and agent, against a VM without QMP or agent: bounded.
-v = fakevm({ kind = "started", spec = "started" })
+v = fakevm({ kind = "started", spec = "started" }, { noqmp = true })
 ok, why, took = wait(v, 0.5)
 t.like(why, "BOOT_READY=started: not ready after", "started: no QMP")
 t.like(why, "QMP: no QMP here", "started: ... the last reason")

@@ -1,8 +1,10 @@
 #!/usr/bin/perl
 # readypeer.pl DIR: peers for ready.lua (started by ready.t): fake serial
-# consoles, one unix socket per behaviour in DIR, and two TCP ports on
-# 127.0.0.1, one that starts listening late and one that never listens.
-# Prints "tcp LATE CLOSED" once all are bound.  Every process ends by
+# consoles, one unix socket per behaviour in DIR, and TCP ports on
+# 127.0.0.1: one that starts listening late (and then holds each
+# connection a second, silent), one that never listens, one that closes
+# each connection at once, one that sends a banner first.  Prints
+# "tcp LATE CLOSED SLAM BANNER" once all are bound.  Every process ends by
 # itself within a minute, whatever becomes of the test.
 use strict;
 use warnings;
@@ -74,7 +76,16 @@ my $late = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
 # Bound and never listening: always refused.
 my $closed = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
     LocalPort => 0) or die "tcp: $!\n";
-print "tcp ", $late->sockport, " ", $closed->sockport, "\n";
+# Listening: one that closes every connection at once (as a user-mode
+# forward does when the guest refuses), one that speaks first (a banner).
+my $slam = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
+    LocalPort => 0, Listen => 8) or die "tcp: $!\n";
+server($slam, sub { close $_[0] });
+my $banner = IO::Socket::INET->new(Proto => 'tcp', LocalAddr => '127.0.0.1',
+    LocalPort => 0, Listen => 8) or die "tcp: $!\n";
+server($banner, sub { syswrite($_[0], "SSH-2.0-fake\r\n"); sleep 2 });
+print "tcp ", $late->sockport, " ", $closed->sockport, " ",
+    $slam->sockport, " ", $banner->sockport, "\n";
 defined(my $pid = fork) or die "fork: $!\n";
 if ($pid == 0) {
 	sleep $LISTEN_AFTER;

@@ -65,14 +65,19 @@ end
 -- count hook; a loop inside the code's own pcall, or a C call, is not:
 -- only a child bounds those.
 local function arm(limit)
-	debug.sethook(function()
+	local function hook()
+		if core.now() <= limit then return end
 		-- nvqctl's own code (the API the policy calls) runs on to its
-		-- own deadlines.
-		if core.now() > limit and
-		    debug.getinfo(2, "S").source:sub(1, 5) ~= "@lua/" then
+		-- own deadlines; the user's next line raises.  A count alone
+		-- could land in nvqctl's code every time (a loop around
+		-- api.wait spends nearly all its instructions there), so past
+		-- the limit every line is looked at.
+		if debug.getinfo(2, "S").source:sub(1, 5) ~= "@lua/" then
 			error(M.LIMIT_MSG, 2)
 		end
-	end, "", STEP)
+		debug.sethook(hook, "l")
+	end
+	debug.sethook(hook, "", STEP)
 end
 
 -- call(fn, limit, where, ...) -> true, results... | nil, message, kind

@@ -339,6 +339,8 @@ if ROOT then
 	end
 	core.kill(spid, "KILL")
 	core.wait_exit(spid, core.now() + 2)
+	-- An mv the loop had started finishes on its own.
+	core.sleep(0.2)
 	if not core.stat(dir .. "/h.lua") then
 		write(dir .. "/h.lua", "return { pre_start = function() end }")
 	end

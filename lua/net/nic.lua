@@ -13,8 +13,13 @@ local M = {}
 local match, format = string.match, string.format
 
 -- IFNAMSIZ is 16 on NetBSD and Linux, the terminating NUL included.
+-- A leading '-' would be an option to ifconfig, brconfig and ip (the
+-- network policy passes the name as an argument: "bridge:-a" made
+-- NetBSD's "ifconfig -a" say the bridge exists); "." and ".." are
+-- directories in /sys/class/net, never interfaces (Linux refuses them).
 function M.valid_ifname(s)
-	return match(s, "^[%w_.-]+$") ~= nil and #s <= 15
+	return match(s, "^[%w_.][%w_.-]*$") ~= nil and #s <= 15 and
+		s ~= "." and s ~= ".."
 end
 
 -- nil, or why s is not a MAC a NIC may have.

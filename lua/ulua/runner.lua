@@ -21,6 +21,10 @@ local TERM_WAIT = 0.1	-- seconds a child at its limit gets to end its program
 local LIFELINE = 2	-- seconds past its limit a child ends itself
 local WAIT_MARGIN = 0.2	-- seconds between the end of a wait and the kill
 local STEP = 10000	-- VM instructions between two looks at the clock
+-- Values a call's answer may hold: every caller takes three at most, and
+-- each value the parent keeps costs it up to child.MAX_TEXT, outside the
+-- child's LUA_MEMORY.
+M.MAX_VALUES = 16
 
 -- The state user code's environment reads (env.new(M)): M.checking
 -- (nvqctl hooks), M.out (io.stderr where standard output is a
@@ -139,6 +143,11 @@ local function in_child(job, send)
 	else
 		res = table.pack(nil, (message(res[2], job.where)), "error")
 	end
+	if res.n > M.MAX_VALUES then
+		res = table.pack(nil, string.format("%s: returned %d values " ..
+			"(at most %d are taken)", job.where, res.n, M.MAX_VALUES),
+			"error")
+	end
 	for i = 1, res.n do send("value", encode(res[i])) end
 	send("done", res.n)
 end
@@ -160,9 +169,10 @@ function M.isolated(job)
 			if r.kind == "where" then
 				where = r.text
 			elseif r.kind == "value" then
-				vals[#vals + 1] = r.text
+				-- Past the most a child sends: not kept.
+				if #vals < M.MAX_VALUES then vals[#vals + 1] = r.text end
 			elseif r.kind == "done" then
-				n = tonumber(r.text)
+				n = math.tointeger(tonumber(r.text))
 			elseif r.kind == "error" then
 				vals, n = { "z", "s" .. r.text, "serror" }, 3
 			end
@@ -172,7 +182,7 @@ function M.isolated(job)
 		c:kill(TERM_WAIT)
 		return nil, where .. ": " .. M.LIMIT_MSG, "limit"
 	end
-	if not n or #vals < n then
+	if not n or n < 0 or n > M.MAX_VALUES or #vals < n then
 		return nil, string.format("%s: ended without an answer (%s)",
 			where, c:how()), "error"
 	end

@@ -52,6 +52,12 @@ t.same({ n.kind, n.bridge, n.mac }, { "bridge", "br0", "52:54:00:11:22:33" },
 	"bridge:NAME:MAC")
 t.is(select(2, nic.parse("bridge:br/0")), "invalid bridge name 'br/0' " ..
 	"(1 to 15 letters, digits, '_', '.' or '-')", "a bad bridge name")
+for _, bad in ipairs({ "-a", "--help", ".", ".." }) do
+	t.ok(not nic.parse("bridge:" .. bad) and not nic.parse(bad),
+		"not an interface name: " .. bad)
+end
+t.ok(nic.parse("bridge:br0.100") and nic.parse("tap-0") and
+	nic.parse("_x"), "'.', '-' and '_' inside a name, '_' first")
 t.is(select(2, nic.parse("bridge:br0:01:00:5e:00:00:01")),
 	"MAC address 01:00:5e:00:00:01 is a multicast address (the first " ..
 	"byte must be even)", "bridge: a multicast MAC")

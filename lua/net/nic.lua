@@ -17,6 +17,10 @@ local match, format = string.match, string.format
 -- network policy passes the name as an argument: "bridge:-a" made
 -- NetBSD's "ifconfig -a" say the bridge exists); "." and ".." are
 -- directories in /sys/class/net, never interfaces (Linux refuses them).
+-- The rule, as messages say it.
+M.IFNAME_RULE = "1 to 15 letters, digits, '_', '.' or '-', not starting " ..
+	"with '-', not . or .."
+
 function M.valid_ifname(s)
 	return match(s, "^[%w_.][%w_.-]*$") ~= nil and #s <= 15 and
 		s ~= "." and s ~= ".."
@@ -98,8 +102,8 @@ end
 local function bridge(rest)
 	local name, colon, mac = match(rest, "^([^:]*)(:?)(.*)$")
 	if not M.valid_ifname(name) then
-		return nil, format("invalid bridge name '%s' (1 to 15 letters, " ..
-			"digits, '_', '.' or '-')", name)
+		return nil, format("invalid bridge name '%s' (%s)", name,
+			M.IFNAME_RULE)
 	end
 	if colon == "" then return { kind = "bridge", bridge = name } end
 	local why = M.mac_problem(mac)
@@ -118,8 +122,8 @@ function M.parse(text)
 	if rest then return bridge(rest) end
 	local ifname, colon, mac = match(text, "^([^:]*)(:?)(.*)$")
 	if not M.valid_ifname(ifname) then
-		return nil, format("invalid tap name '%s' (1 to 15 letters, " ..
-			"digits, '_', '.' or '-')", ifname)
+		return nil, format("invalid tap name '%s' (%s)", ifname,
+			M.IFNAME_RULE)
 	end
 	if colon == "" then return { kind = "tap", tap = ifname } end
 	local why = M.mac_problem(mac)

@@ -497,7 +497,8 @@ bad_entry("NETWORK", { "tap0:01:00:5e:00:00:01" },
 bad_entry("NETWORK", { "tap0:52:54:00:12:34:56", "tap1:52:54:00:12:34:56" },
 	"4: NETWORK: MAC address 52:54:00:12:34:56 is listed twice (also line 3)")
 bad_entry("NETWORK", { "tap0", "tap 1" }, "4: NETWORK: invalid tap name " ..
-	"'tap 1' (1 to 15 letters, digits, '_', '.' or '-')")
+	"'tap 1' (1 to 15 letters, digits, '_', '.' or '-', not starting " ..
+	"with '-', not . or ..)")
 bad_entry("NETWORK", { "tap/0" }, "3: NETWORK: invalid tap name 'tap/0'")
 bad_entry("NETWORK", { ":52:54:00:12:34:56" }, "3: NETWORK: invalid tap name ''")
 bad_entry("NETWORK", { "tap0", "a23456789012345", "b234567890123456" },

@@ -51,7 +51,8 @@ n = nic.parse("bridge:br0:52:54:00:11:22:33")
 t.same({ n.kind, n.bridge, n.mac }, { "bridge", "br0", "52:54:00:11:22:33" },
 	"bridge:NAME:MAC")
 t.is(select(2, nic.parse("bridge:br/0")), "invalid bridge name 'br/0' " ..
-	"(1 to 15 letters, digits, '_', '.' or '-')", "a bad bridge name")
+	"(1 to 15 letters, digits, '_', '.' or '-', not starting with '-', " ..
+	"not . or ..)", "a bad bridge name")
 for _, bad in ipairs({ "-a", "--help", ".", ".." }) do
 	t.ok(not nic.parse("bridge:" .. bad) and not nic.parse(bad),
 		"not an interface name: " .. bad)

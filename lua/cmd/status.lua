@@ -1,6 +1,7 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
+local bridge = require "net.bridge"
 local nic = require "net.nic"
 local taps = require "net.taps"
 local poststop = require "vm.poststop"
@@ -27,6 +28,8 @@ local function collect(v)
 			k = k + 1
 			n.tap = opened[k]
 		end
+		-- A tap's link, while QEMU holds it (a user NIC has none here).
+		if pid and n.tap then n.link = bridge.link(n.tap) end
 	end
 	if pid then
 		local ps = core.procstat(pid)
@@ -59,7 +62,10 @@ local function show(s)
 			table.concat(s.pending, ", ") .. " (restart to apply)")
 	end
 	row("rss", s.rss and util.fmt_bytes(s.rss))
-	for i, n in ipairs(s.nets) do row("net" .. (i - 1), nic.describe(n)) end
+	for i, n in ipairs(s.nets) do
+		row("net" .. (i - 1), nic.describe(n) ..
+			(n.link and ", link " .. n.link or ""))
+	end
 	if s.sockets then
 		row("monitor", s.sockets.monitor)
 		row("serial", s.sockets.serial)
@@ -77,7 +83,8 @@ local function nics(nets)
 				host_port = f.hport, guest_port = f.gport }
 		end
 		out[i] = { kind = n.kind, tap = jsonout.opt(n.tap),
-			bridge = jsonout.opt(n.bridge), mac = n.mac,
+			bridge = jsonout.opt(n.bridge), link = jsonout.opt(n.link),
+			mac = n.mac,
 			mac_derived = n.derived == true,
 			forwards = jsonout.array(fwds) }
 	end

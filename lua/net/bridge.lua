@@ -1,5 +1,6 @@
--- net/bridge.lua: facts about the host's bridges and its tap cloning
--- device, for "nvqctl host".  (Attaching is the network policy's.)
+-- net/bridge.lua: facts about the host's bridges, taps and tap cloning
+-- device, for "nvqctl host" and status.  (Attaching is the network
+-- policy's.)
 local core = require "nvq.core"
 
 local M = {}
@@ -25,6 +26,28 @@ function M.exists(name)
 	end
 	return nil, "no bridge " .. name .. " (make it: ip link add " .. name ..
 		" type bridge)"
+end
+
+-- link(name) -> "up" (administratively up and running), "down", or nil
+-- when the interface cannot be looked at.  Linux: the IFF_UP (0x1) and
+-- IFF_RUNNING (0x40) bits of /sys/class/net/NAME/flags; NetBSD: the
+-- flags ifconfig(8) prints (<UP,BROADCAST,RUNNING,...>).
+function M.link(name)
+	if core.uname().sysname == "NetBSD" then
+		local r = core.run({ "ifconfig", name }, { stdout = "capture",
+			stderr = "null", deadline = core.now() + 5 })
+		local flags = r and r.status == 0 and r.stdout:match("<([^>]*)>")
+		if not flags then return nil end
+		flags = "," .. flags .. ","
+		return (flags:find(",UP,", 1, true) and
+			flags:find(",RUNNING,", 1, true)) and "up" or "down"
+	end
+	local f = io.open("/sys/class/net/" .. name .. "/flags")
+	if not f then return nil end
+	local v = tonumber(f:read("l") or "")
+	f:close()
+	if not v then return nil end
+	return (v & 0x41) == 0x41 and "up" or "down"
 end
 
 -- clone_check() -> true | nil, why: a tap can be made here now (one is

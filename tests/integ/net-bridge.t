@@ -48,6 +48,8 @@ is "$(ntaps)" 2 "two taps in the namespace"
 run in_ns "$NVQCTL" status n1
 tap1=$(printf '%s\n' "$OUT" | sed -n "s/.*net0: *bridge $BR tap \([a-z0-9]*\).*/\1/p")
 like "$tap1" "nvqtap*" "status names n1's tap ($tap1)"
+like "$OUT" "*net0: *bridge $BR tap $tap1 52:54:*(derived), link up*" \
+    "status: the tap's link is up"
 like "$(in_ns ip -o link show "$tap1")" "*,UP,*master $BR *" \
     "the network policy put it into $BR, up"
 run in_ns "$NVQCTL" top -n 1 --json

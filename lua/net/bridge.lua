@@ -28,10 +28,11 @@ function M.exists(name)
 		" type bridge)"
 end
 
--- link(name) -> "up" (administratively up and running), "down", or nil
--- when the interface cannot be looked at.  Linux: the IFF_UP (0x1) and
--- IFF_RUNNING (0x40) bits of /sys/class/net/NAME/flags; NetBSD: the
--- flags ifconfig(8) prints (<UP,BROADCAST,RUNNING,...>).
+-- link(name) -> "up" (administratively up, carrier on), "down", or nil
+-- when the interface cannot be looked at.  Linux: IFF_UP (0x1) in
+-- /sys/class/net/NAME/flags and its carrier file (sysfs flags never
+-- carry IFF_RUNNING); NetBSD: the flags ifconfig(8) prints
+-- (<UP,BROADCAST,RUNNING,...>).
 function M.link(name)
 	if core.uname().sysname == "NetBSD" then
 		local r = core.run({ "ifconfig", name }, { stdout = "capture",
@@ -42,12 +43,17 @@ function M.link(name)
 		return (flags:find(",UP,", 1, true) and
 			flags:find(",RUNNING,", 1, true)) and "up" or "down"
 	end
-	local f = io.open("/sys/class/net/" .. name .. "/flags")
-	if not f then return nil end
-	local v = tonumber(f:read("l") or "")
-	f:close()
-	if not v then return nil end
-	return (v & 0x41) == 0x41 and "up" or "down"
+	local function read(what)
+		local f = io.open("/sys/class/net/" .. name .. "/" .. what)
+		if not f then return nil end
+		local v = f:read("l")
+		f:close()
+		return v
+	end
+	local flags = tonumber(read("flags") or "")
+	if not flags then return nil end
+	-- carrier cannot be read while the interface is down.
+	return (flags & 1) == 1 and read("carrier") == "1" and "up" or "down"
 end
 
 -- clone_check() -> true | nil, why: a tap can be made here now (one is

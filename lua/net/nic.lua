@@ -99,16 +99,17 @@ local function user(rest)
 	return nic
 end
 
-local function bridge(rest)
-	local name, colon, mac = match(rest, "^([^:]*)(:?)(.*)$")
+-- NAME[:MAC] of a tap or a bridge NIC: { kind, [kind] = NAME, mac }.
+local function named(kind, text)
+	local name, colon, mac = match(text, "^([^:]*)(:?)(.*)$")
 	if not M.valid_ifname(name) then
-		return nil, format("invalid bridge name '%s' (%s)", name,
+		return nil, format("invalid %s name '%s' (%s)", kind, name,
 			M.IFNAME_RULE)
 	end
-	if colon == "" then return { kind = "bridge", bridge = name } end
+	if colon == "" then return { kind = kind, [kind] = name } end
 	local why = M.mac_problem(mac)
 	if why then return nil, why end
-	return { kind = "bridge", bridge = name, mac = mac }
+	return { kind = kind, [kind] = name, mac = mac }
 end
 
 -- parse(text) -> nic | nil, why.  nic.kind is "tap" (nic.tap, its name),
@@ -119,16 +120,8 @@ function M.parse(text)
 	local rest = match(text, "^user:(.*)$")
 	if rest then return user(rest) end
 	rest = match(text, "^bridge:(.*)$")
-	if rest then return bridge(rest) end
-	local ifname, colon, mac = match(text, "^([^:]*)(:?)(.*)$")
-	if not M.valid_ifname(ifname) then
-		return nil, format("invalid tap name '%s' (%s)", ifname,
-			M.IFNAME_RULE)
-	end
-	if colon == "" then return { kind = "tap", tap = ifname } end
-	local why = M.mac_problem(mac)
-	if why then return nil, why end
-	return { kind = "tap", tap = ifname, mac = mac }
+	if rest then return named("bridge", rest) end
+	return named("tap", text)
 end
 
 -- FNV-1a, 32 bits: small, fixed, and the same in every Lua and on every

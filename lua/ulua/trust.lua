@@ -78,15 +78,9 @@ local function resolve(path)
 	return "/" .. table.concat(done, "/"), links, st
 end
 
--- nil, or why root must not run the file at real path real: a directory
--- on the way or a symlink followed is not root's alone.
-local function unsafe_path(real, links)
-	for _, l in ipairs(links) do
-		local why = unsafe(l.st, l.path, "symlink")
-		if why then return why end
-	end
-	local top = core.realpath(paths.confdir()) or paths.confdir()
-	local dir = dirname(real)
+-- nil, or why a directory from dir up to / is not root's alone (outside
+-- the config directory top, a sticky one may be writable by all).
+local function unsafe_dirs(dir, top)
 	while true do
 		if dir == "" then dir = "/" end
 		local st, err = core.stat(dir, true)
@@ -97,6 +91,20 @@ local function unsafe_path(real, links)
 		if dir == "/" then return nil end
 		dir = dirname(dir)
 	end
+end
+
+-- nil, or why root must not run the file at real path real: a directory
+-- on the way, a symlink followed or a directory holding one is not
+-- root's alone (in another user's directory a root-owned symlink could
+-- be swapped for another by rename).
+local function unsafe_path(real, links)
+	local top = core.realpath(paths.confdir()) or paths.confdir()
+	for _, l in ipairs(links) do
+		local why = unsafe(l.st, l.path, "symlink") or
+			unsafe_dirs(dirname(l.path), top)
+		if why then return why end
+	end
+	return unsafe_dirs(dirname(real), top)
 end
 
 -- check(path) -> true | nil, why: what read() refuses, for a file or a

@@ -362,6 +362,22 @@ if ROOT then
 	local _, hwhy = hooks.run(rv, "pre_start", {})
 	t.like(hwhy, "directory " .. dir .. " is owned by uid 65534", "saying so")
 	os.remove(CONF .. "/hooks/race.lua")
+	-- A root-owned symlink on the way, in a directory nobody owns: that
+	-- user could rename another root-owned symlink over it.
+	local hop = os.getenv("TESTTMP") .. "/hop"
+	local safe = os.getenv("TESTTMP") .. "/safe"
+	assert(core.mkdir(hop, "755") and core.mkdir(safe, "755"))
+	write(safe .. "/real.lua", "return {}")
+	os.execute("ln -s " .. safe .. "/real.lua " .. hop .. "/link.lua")
+	os.execute("chown 65534 " .. hop)
+	os.execute("ln -s " .. hop .. "/link.lua " .. CONF .. "/hooks/hop.lua")
+	c, why = userlua.load_file(CONF .. "/hooks/hop.lua")
+	t.like(why, "directory " .. hop .. " is owned by uid 65534",
+		"a symlink followed in a directory another user owns is refused")
+	os.execute("chown 0 " .. hop)
+	t.ok(userlua.load_file(CONF .. "/hooks/hop.lua") ~= nil,
+		"the same chain, all root's: it runs")
+	os.remove(CONF .. "/hooks/hop.lua")
 else
 	t.diag("not root: permission cases skipped")
 end

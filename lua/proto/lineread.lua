@@ -6,6 +6,7 @@
 -- The QMP and agent clients and qmpbatch read through read() alone.
 local core = require "nvq.core"
 local qmptext = require "proto.qmptext"
+local util = require "base.util"
 
 local M = {}
 
@@ -45,6 +46,18 @@ function M.read(ch, opt, want)
 		end
 		if core.now() >= deadline then return nil, "timeout" end
 	end
+end
+
+-- result(msg) -> a reply's return value | nil, desc, class: QMP and the
+-- agent shape replies alike.  The peer's words are escaped where they
+-- enter nvqctl's messages.
+function M.result(msg)
+	if msg.error ~= nil then
+		local e = type(msg.error) == "table" and msg.error or {}
+		return nil, util.printable(e.desc or "malformed error reply"),
+			e.class and util.printable(e.class)
+	end
+	return msg["return"]
 end
 
 return M

@@ -74,13 +74,7 @@ function Agent:call(cmd, args, deadline)
 	if not ok then return nil, why end
 	local _, rwhy, msg = self:receive(deadline, is_reply)
 	if not msg then return nil, rwhy end
-	if msg.error ~= nil then
-		local e = type(msg.error) == "table" and msg.error or {}
-		-- The peer's words: escaped where they enter nvqctl's messages.
-		return nil, util.printable(e.desc or "malformed error reply"),
-			e.class and util.printable(e.class)
-	end
-	return msg["return"]
+	return protoread.result(msg)
 end
 
 -- send(cmd, args, deadline): for commands that never reply on success

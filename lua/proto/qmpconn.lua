@@ -59,13 +59,7 @@ function Conn:call(cmd, args, deadline)
 		return m.id == id
 	end)
 	if not msg then return nil, rwhy end
-	if msg.error then
-		local e = type(msg.error) == "table" and msg.error or {}
-		-- The peer's words: escaped where they enter nvqctl's messages.
-		return nil, util.printable(e.desc or "malformed error reply"),
-			e.class and util.printable(e.class)
-	end
-	return msg["return"]
+	return protoread.result(msg)
 end
 
 local function wanted(names, ev)

@@ -15,6 +15,9 @@ SYSCONFDIR?=	$(PREFIX)/etc
 PKG_SYSCONFDIR?= $(SYSCONFDIR)/nvqctl
 VARBASE?=	/var
 RUNDIR?=	$(VARBASE)/run/nvqctl
+# Disks and saved states: persistent files of a third-party program
+# belong under /var/db (hier(7)); VM_DIR in nvqctl.conf moves them.
+VMDIR?=		$(VARBASE)/db/nvqctl
 LOGFILE?=	$(VARBASE)/log/nvqctl.log
 
 CC?=		cc
@@ -75,8 +78,8 @@ core/interp.o: core/paths.h
 # so that "make install PREFIX=..." after a plain "make" rebuilds what
 # depends on them and nothing else.
 core/paths.h: FORCE
-	@printf '#define NVQ_CONFDIR "%s"\n#define NVQ_RUNDIR "%s"\n' \
-	    '$(PKG_SYSCONFDIR)' '$(RUNDIR)' > $@.tmp
+	@printf '#define NVQ_CONFDIR "%s"\n#define NVQ_RUNDIR "%s"\n#define NVQ_VMDIR "%s"\n' \
+	    '$(PKG_SYSCONFDIR)' '$(RUNDIR)' '$(VMDIR)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
 
@@ -138,6 +141,7 @@ SUBST=		sed -e 's|@BINDIR@|$(BINDIR)|g' \
 		    -e 's|/usr/local/etc/nvqctl|$(PKG_SYSCONFDIR)|g' \
 		    -e 's|/usr/local/share/examples/nvqctl|$(EXAMPLESDIR)|g' \
 		    -e 's|/var/run/nvqctl|$(RUNDIR)|g' \
+		    -e 's|/var/db/nvqctl|$(VMDIR)|g' \
 		    -e 's|/var/log/nvqctl\.log|$(LOGFILE)|g'
 # Every directory install makes, deepest first (uninstall's order).
 EX_DIRS=	"$(DESTDIR)$(EXAMPLESDIR)/rc.d" "$(DESTDIR)$(EXAMPLESDIR)/systemd" \

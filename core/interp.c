@@ -15,7 +15,7 @@
 
 #include "embed.h"
 #include "nvq.h"
-#include "paths.h"	/* NVQ_CONFDIR, NVQ_RUNDIR: written by make */
+#include "paths.h"	/* NVQ_CONFDIR, NVQ_RUNDIR, NVQ_VMDIR: by make */
 
 static const struct nvq_embedded *
 find_embedded(const char *name)
@@ -132,6 +132,8 @@ open_core(lua_State *L)
 	lua_setfield(L, -2, "CONFDIR");
 	lua_pushliteral(L, NVQ_RUNDIR);
 	lua_setfield(L, -2, "RUNDIR");
+	lua_pushliteral(L, NVQ_VMDIR);
+	lua_setfield(L, -2, "VMDIR");
 	return 1;
 }
 

@@ -84,6 +84,9 @@ M.KEYS = {
 		desc = "at that deadline, kill what still runs (yes or no)" },
 	{ key = "MAC_SEED", global = true, default = "",
 		desc = "mixed into every derived MAC: a site's own value" },
+	{ key = "VM_DIR", global = true, default = core.VMDIR,
+		desc = "where each VM's disks and saved state live, one " ..
+			"directory per VM" },
 }
 
 local DEFAULTS = {}
@@ -474,6 +477,12 @@ local CHECK = {
 		end
 		return raw
 	end,
+	VM_DIR = function(raw, o, k)
+		if sub(raw, 1, 1) ~= "/" then
+			bad(o, k, "'%s' is not an absolute path", raw)
+		end
+		return (raw:gsub("(.)/+$", "%1"))
+	end,
 }
 
 -- Stops the load with a message that has no file position of its own
@@ -594,6 +603,14 @@ end
 
 function M.global(path)
 	return protect(global, path)
+end
+
+-- The directory of a VM's own persistent files (disks, saved state,
+-- cloud-init seed): VM_DIR/name.  nil, message as M.global.
+function M.vm_dir(name)
+	local g, err = M.global()
+	if not g then return nil, err end
+	return g.VM_DIR .. "/" .. name
 end
 
 local function load(name, mode)

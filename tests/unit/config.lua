@@ -72,7 +72,7 @@ t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
 t.is(#c.warnings, 0, "no warnings")
 
 -- config.KEYS: ordered, described, and every key present in cfg.
-local ok = #config.KEYS == 32
+local ok = #config.KEYS == 33
 for _, k in ipairs(config.KEYS) do
 	ok = ok and type(k.key) == "string" and type(k.default) == "string"
 		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil
@@ -632,12 +632,14 @@ t.same({ c.BOOT_PARALLEL, c.HOST_SHUTDOWN_TIMEOUT, c.HOST_SHUTDOWN_FORCE,
 	"global keys from nvqctl.conf, on every cfg; a per-VM default too")
 local g, gmsg = config.global()
 t.is(rec(g), rec { BOOT_PARALLEL = 3, HOST_SHUTDOWN_TIMEOUT = 15,
-	HOST_SHUTDOWN_FORCE = false, MAC_SEED = "", file = GLOBAL },
+	HOST_SHUTDOWN_FORCE = false, MAC_SEED = "", VM_DIR = core.VMDIR,
+	file = GLOBAL },
 	"config.global()")
 t.is(gmsg, nil, "config.global(): no message")
 os.remove(GLOBAL)
 t.is(rec(config.global()), rec { BOOT_PARALLEL = math.min(8, math.max(1, ncpu - 1)),
-	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true, MAC_SEED = "" },
+	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true, MAC_SEED = "",
+	VM_DIR = core.VMDIR },
 	"config.global() without nvqctl.conf: the defaults")
 write(GLOBAL, "#\nBOOT_PARALLEL=0\n")
 g, gmsg = config.global()
@@ -655,6 +657,13 @@ for _, k in ipairs({ "BOOT_PARALLEL=2", "HOST_SHUTDOWN_TIMEOUT=10",
 	err("#\n" .. k .. "\n", "2: " .. key .. ": only in nvqctl.conf",
 		key .. " in a VM's file")
 end
+write(GLOBAL, "VM_DIR=vms\n")
+g, gmsg = config.global()
+t.is(gmsg, GLOBAL .. ":1: VM_DIR: 'vms' is not an absolute path",
+	"VM_DIR must be absolute")
+write(GLOBAL, "VM_DIR=/srv/vm//\n")
+t.is(config.vm_dir("web"), "/srv/vm/web", "vm_dir: VM_DIR/name")
+os.remove(GLOBAL)
 err("BOOT_ORDR=1\n", "1: BOOT_ORDR: unknown key BOOT_ORDR (did you mean " ..
 	"BOOT_ORDER?)", "misspelt boot key")
 err("BOOT_REQUIRE=db\n", "1: BOOT_REQUIRE: unknown key BOOT_REQUIRE (did " ..

@@ -67,8 +67,11 @@ end
 -- can apply it without knowing whether its text was escaped before.
 local NAMED = { [9] = "\\t", [10] = "\\n", [13] = "\\r" }
 local UNSAFE = "[%c\127-\255]"
+-- C1 controls, the line/paragraph separators and every bidirectional
+-- control (marks included: U+061C, U+200E/F reorder what follows too).
 local function unsafe_cp(c)
-	return c < 0xA0 or c == 0x2028 or c == 0x2029 or
+	return c < 0xA0 or c == 0x061C or c == 0x200E or c == 0x200F or
+		c == 0x2028 or c == 0x2029 or
 		(c >= 0x202A and c <= 0x202E) or (c >= 0x2066 and c <= 0x2069)
 end
 local function utf8_len(lead)

@@ -22,7 +22,7 @@ utf8() { printf '%s' "$1" | perl -MEncode -e 'local $/; decode("UTF-8", <STDIN>,
 
 # ESC colours, a forged progress line, CR, an OSC title, a NUL, a C1
 # CSI, a bidi override and bytes that are not UTF-8.
-printf 'x\033[31mRED\n[   0.5s] db: ready\r\033]0;pwned\007 nul\000 c1\302\233 bidi\342\200\256 bad\377\300\257' >"$TMP/desc"
+printf 'x\033[31mRED\n[   0.5s] db: ready\r\033]0;pwned\007 nul\000 c1\302\233 bidi\342\200\256 lrm\342\200\216 alm\330\234 bad\377\300\257' >"$TMP/desc"
 fake "$TMP/desc"
 
 run "$NVQCTL" agent f guest-ping
@@ -31,8 +31,8 @@ is "$(ctl "$ERR")" 0 "agent: no control byte reaches the terminal"
 is "$(printf '%s\n' "$ERR" | wc -l | tr -d ' ')" 1 "agent: the error is one line"
 like "$ERR" '*x\\x1b\[31mRED\\n\[   0.5s\] db: ready\\r\\x1b\]0;pwned\\x07*' \
     "agent: the bytes are shown escaped"
-like "$ERR" '*nul\\x00 c1\\u{009B} bidi\\u{202E} bad\\xff\\xc0\\xaf' \
-    "agent: NUL, C1, bidi override and invalid UTF-8 escaped"
+like "$ERR" '*nul\\x00 c1\\u{009B} bidi\\u{202E} lrm\\u{200E} alm\\u{061C} bad\\xff\\xc0\\xaf' \
+    "agent: NUL, C1, bidi controls and marks, bad UTF-8 escaped"
 utf8 "$ERR"
 ok $? "agent: the message is valid UTF-8"
 

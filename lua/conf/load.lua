@@ -3,7 +3,7 @@
 -- confsyntax's) into one table of typed values.
 local accel = require "qemu.accel"
 local core = require "nvq.core"
-local media = require "conf.media"
+local mediacheck = require "conf.mediacheck"
 local nic = require "net.nic"
 local paths = require "base.paths"
 local syntax = require "conf.syntax"
@@ -179,7 +179,7 @@ local function warn(cfg, o, k, fmt, ...)
 		k, format(fmt, ...))
 end
 
--- What conf/media's checks share with these.
+-- What conf/mediacheck's checks share with these.
 local H = { bad = bad, warn = warn, entries = entries, yesno = yesno }
 
 local FORMATS = { "raw", "qcow2" }
@@ -424,8 +424,8 @@ local CHECK = {
 		return v
 	end,
 	DISKS = disks,
-	ISO = function(...) return media.iso(H, ...) end,
-	ISO_BOOT = function(...) return media.iso_boot(H, ...) end,
+	ISO = function(...) return mediacheck.iso(H, ...) end,
+	ISO_BOOT = function(...) return mediacheck.iso_boot(H, ...) end,
 	NETWORK = nets,
 	DISPLAY_OPT = function(raw, o, k)
 		if not match(raw, "^[%w_.,=:+-]+$") then
@@ -434,12 +434,14 @@ local CHECK = {
 		end
 		return raw
 	end,
-	VNC = function(...) return media.vnc(H, ...) end,
+	VNC = function(...) return mediacheck.vnc(H, ...) end,
 	VNC_PASSWORD_FILE = function(...)
-		return media.vnc_password_file(H, ...)
+		return mediacheck.vnc_password_file(H, ...)
 	end,
 	CLOUD_INIT = yesno,
-	CLOUD_INIT_SSH_KEYS = function(...) return media.ssh_keys(H, ...) end,
+	CLOUD_INIT_SSH_KEYS = function(...)
+		return mediacheck.ssh_keys(H, ...)
+	end,
 	SERIAL = yesno,
 	CONSOLE_ESCAPE = console_escape,
 	GUEST_AGENT = yesno,

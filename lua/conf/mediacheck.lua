@@ -1,4 +1,4 @@
--- conf/media.lua: the checks of the install-media, display and
+-- conf/mediacheck.lua: the checks of the install-media, display and
 -- cloud-init keys (ISO, ISO_BOOT, VNC, VNC_PASSWORD_FILE, CLOUD_INIT,
 -- CLOUD_INIT_SSH_KEYS).  conf/load declares the keys and calls these
 -- with its own helpers (h.bad, h.warn, h.entries, h.yesno).

@@ -176,8 +176,8 @@ t.is(read(VMS .. "/t/cidata/user-data"), "#cloud-config\n",
 	"the directory's user-data is used")
 t.is(read(VMS .. "/t/cidata/network-config"), "version: 2\n",
 	"network-config is copied")
-t.ok(core.stat(VMS .. "/t/cidata.new") == nil and
-	core.stat(VMS .. "/t/cidata.old") == nil, "no temporary directory left")
+t.ok(#core.readdir(VMS .. "/t/cidata") == 3 and
+	core.stat(VMS .. "/t/cidata.stamp") ~= nil, "no temporary file left")
 write(CI .. "/meta-data", "instance-id: fixed\n")
 r = assert(seed.ensure(c))
 t.is(read(VMS .. "/t/cidata/meta-data"), "instance-id: fixed\n",

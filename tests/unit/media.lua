@@ -192,4 +192,47 @@ r, why = seed.ensure(c)
 t.ok(r == nil and why:find("meta-data: not a regular file", 1, true),
 	"an unreadable input: nil, message naming it")
 
+core.rmdir(CI .. "/meta-data")
+
+-- --- the ISO route (NetBSD's makefs), with a stand-in makefs here ----------
+-- It records its arguments and the files it was given, then writes the
+-- image; "fail" in its directory makes it fail.
+local FAKE = TMP .. "/makefs"
+write(FAKE, "#!/bin/sh\n" ..
+	"d=$(dirname \"$0\")\n" ..
+	"[ -e \"$d/fail\" ] && { echo 'makefs: no space' >&2; exit 1; }\n" ..
+	"echo \"$*\" >\"$d/makefs.args\"\n" ..
+	"eval last=\\${$#}\n" ..
+	"(cd \"$last\" && ls && cat user-data) >\"$d/makefs.saw\"\n" ..
+	"eval img=\\${$(($# - 1))}\n" ..
+	"echo ISO >\"$img\"\n", "0755")
+local IDIR = TMP .. "/isovm"
+local left
+local place = { route = "iso", tool = FAKE, dir = IDIR,
+	path = IDIR .. "/cidata.iso", stamp = IDIR .. "/cidata.stamp" }
+r = assert(seed.ensure(c, place))
+t.ok(r.rebuilt and r.route == "iso", "ISO route: built")
+t.is(read(TMP .. "/makefs.args"), "-t cd9660 -o rockridge,label=cidata " ..
+	IDIR .. "/cidata.iso.tmp " .. IDIR .. "/cidata.iso.d\n",
+	"ISO route: makefs -t cd9660 -o rockridge,label=cidata IMAGE DIR")
+t.is(read(TMP .. "/makefs.saw"), "meta-data\nnetwork-config\nuser-data\n" ..
+	"#cloud-config\n", "ISO route: makefs is given the seed's files")
+t.is(read(IDIR .. "/cidata.iso"), "ISO\n", "ISO route: the image in place")
+left = core.readdir(IDIR)
+table.sort(left)
+t.same(left, { "cidata.iso", "cidata.stamp" },
+	"ISO route: no source directory or temporary image left")
+t.ok(not seed.ensure(c, place).rebuilt, "ISO route: unchanged, not rebuilt")
+write(CI .. "/user-data", "#cloud-config\n# changed\n")
+write(TMP .. "/fail", "")
+local stamp = read(IDIR .. "/cidata.stamp")
+r, why = seed.ensure(c, place)
+t.ok(r == nil and why:find("makefs: makefs: no space", 1, true),
+	"ISO route: makefs failing is an error with its message")
+left = core.readdir(IDIR)
+table.sort(left)
+t.is(table.concat(left, " ") .. " " .. read(IDIR .. "/cidata.stamp"),
+	"cidata.iso cidata.stamp " .. stamp,
+	"ISO route: a failed build leaves the old image and stamp, nothing else")
+
 return t.done()

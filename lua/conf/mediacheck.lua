@@ -90,10 +90,10 @@ local function private(st)
 end
 
 function M.vnc_password_file(h, raw, o, k, cfg, mode)
-	local vnc = cfg.VNC
+	local vnc, vo = cfg.VNC, cfg.vnc_origin
+	cfg.vnc_origin = nil
 	if raw == "" then
 		if vnc and vnc.kind == "tcp" then
-			local vo = cfg.vnc_origin
 			h.bad(vo, "VNC", "a TCP listener needs a password: set " ..
 				"VNC_PASSWORD_FILE (or VNC=yes, a socket)")
 		end

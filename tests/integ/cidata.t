@@ -18,8 +18,9 @@ SEED=$VMS/ci/cidata
 sum() { md5sum <"$1" | cut -d' ' -f1; }
 # guest_sums: "META USER" as the guest read them from the seed.
 guest_sums() {
-	"$LUARUN" "$TOP/tests/integ/serial.lua" "$NVQCTL_RUNDIR/ci/serial.sock" \
-	    run 30 'cat /run/nvq-cidata' | tr -d '\r' |
+	"$LUARUN" "$TOP/tests/integ/serial.lua" \
+	    "$NVQCTL_RUNDIR/ci/serial.sock" run 30 'cat /run/nvq-cidata' |
+	    tr -d '\r' |
 	    awk '$2 == "meta-data" { m = $1 } $2 == "user-data" { u = $1 }
 	        END { print m, u }'
 }
@@ -44,7 +45,8 @@ sleep 1.1
 run "$NVQCTL" start ci
 is "$RC" 0 "second start: exit 0"
 unlike "$OUT" "*seed built*" "unchanged user-data: the seed is not rebuilt"
-is "$(stamp)" "$before" "unchanged user-data: the stamp keeps its inode and mtime"
+is "$(stamp)" "$before" \
+    "unchanged user-data: the stamp keeps its inode and mtime"
 "$NVQCTL" kill ci >/dev/null 2>&1
 
 # --- changed user-data: rebuilt, seen by the guest --------------------------
@@ -66,6 +68,7 @@ guest_vm bad no
 echo CLOUD_INIT=yes >>"$NVQCTL_CONFDIR/vm/bad.conf"
 run "$NVQCTL" start bad
 is "$RC" 1 "unreadable user-data: exit 1"
-like "$ERR" "*cloud-init*user-data: not a regular file*" "unreadable user-data: says which file"
+like "$ERR" "*cloud-init*user-data: not a regular file*" \
+    "unreadable user-data: says which file"
 [ ! -e "$NVQCTL_RUNDIR/bad/qemu.pid" ]
 ok $? "unreadable user-data: QEMU not started"

@@ -100,7 +100,8 @@ err("VNC=127.0.0.1:5899\nVNC_PASSWORD_FILE=" .. PW .. "\n",
 	"VNC: a port below 5900")
 err("VNC=127.0.0.1:5901\n", "1: VNC: a TCP listener needs a password: " ..
 	"set VNC_PASSWORD_FILE", "VNC on TCP without a password file")
-err("DISPLAY_OPT=vnc=:1\nVNC=yes\n", "2: VNC: VNC=yes and DISPLAY_OPT=vnc=:1 " ..
+err("DISPLAY_OPT=vnc=:1\nVNC=yes\n",
+	"2: VNC: VNC=yes and DISPLAY_OPT=vnc=:1 " ..
 	"both ask for a VNC server", "VNC and DISPLAY_OPT=vnc... together")
 err("VNC=yes\nVNC_PASSWORD_FILE=pw\n", "2: VNC_PASSWORD_FILE: 'pw' is not " ..
 	"an absolute path", "VNC_PASSWORD_FILE: relative")
@@ -109,7 +110,8 @@ err("VNC=yes\nVNC_PASSWORD_FILE=" .. PW .. "\n", "2: VNC_PASSWORD_FILE: " ..
 	PW .. " is readable by others (mode 0640", "VNC_PASSWORD_FILE: group " ..
 	"readable is refused at start", "start")
 core.chmod(PW, "0600")
-err("VNC=yes\nVNC_PASSWORD_FILE=" .. TMP .. "/none\n", "2: VNC_PASSWORD_FILE: " ..
+err("VNC=yes\nVNC_PASSWORD_FILE=" .. TMP .. "/none\n",
+	"2: VNC_PASSWORD_FILE: " ..
 	TMP .. "/none does not exist", "VNC_PASSWORD_FILE: missing at start",
 	"start")
 c = load("VNC=yes\nVNC_PASSWORD_FILE=" .. PW .. "\n", "start")
@@ -125,7 +127,7 @@ t.like(how[3], "ssh -N -L 5900:" .. RUN .. "/t/vnc.sock root@",
 t.ok(display.how("t", load(""), paths.runtime("t")) == nil,
 	"vnc: nothing to say with VNC=no")
 
--- --- CLOUD_INIT: the seed's QEMU options --------------------------------------
+-- --- CLOUD_INIT: the seed's QEMU options ----------------------------------
 t.same(media_words("CLOUD_INIT=yes\n"), { "-drive", "if=none,id=cidata," ..
 	"format=raw,readonly=on,file.driver=vvfat,file.dir=" .. VMS ..
 	"/t/cidata,file.label=cidata", "-device", "virtio-blk-pci,drive=cidata" },

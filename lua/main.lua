@@ -32,6 +32,8 @@ local commands = {
 		"show a VM's live state" },
 	{ "console", "<vm>", "cmd.console", 1, 1, {},
 		"attach to a VM's serial console" },
+	{ "vnc", "<vm>", "cmd.vnc", 1, 1, {},
+		"how to reach a VM's VNC display" },
 	{ "monitor", "<vm>", "cmd.monitor", 1, 1, {},
 		"interactive QMP shell" },
 	{ "qmp", "[--timeout s] <vm> <command> [json-args]", "cmd.qmp", 2, 3,

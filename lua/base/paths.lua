@@ -15,6 +15,10 @@ function M.rundir() return env("NVQCTL_RUNDIR", core.RUNDIR) end
 function M.global_conf() return M.confdir() .. "/nvqctl.conf" end
 function M.vmconfdir() return M.confdir() .. "/vm" end
 function M.vmconf(name) return M.vmconfdir() .. "/" .. name .. ".conf" end
+-- A VM's cloud-init files (user-data, meta-data, network-config).
+function M.cloud_init_dir(name)
+	return M.confdir() .. "/cloud-init/" .. name
+end
 function M.vmrun(name) return M.rundir() .. "/" .. name end
 
 -- Runtime files of one VM, named as the sh tool named them.
@@ -30,6 +34,7 @@ function M.runtime(name)
 		accel = d .. "/accel",
 		serial = d .. "/serial.sock",
 		agent = d .. "/guest-agent.sock",
+		vnc = d .. "/vnc.sock",
 		lock = d .. "/lock",
 		taps = d .. "/taps",
 		forced = d .. "/forced",

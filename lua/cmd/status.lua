@@ -1,6 +1,7 @@
 -- status [--json] <vm>
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
+local media = require "qemu.media"
 local bridge = require "net.bridge"
 local nic = require "net.nic"
 local taps = require "net.taps"
@@ -41,6 +42,12 @@ local function collect(v)
 		s.sockets = { monitor = v.rt.monitor,
 			serial = v.cfg.SERIAL and v.rt.serial or nil,
 			agent = v.cfg.GUEST_AGENT and v.rt.agent or nil }
+		-- Where the display listens: as started, not as the file says.
+		if shown.VNC then
+			s.vnc = { kind = shown.VNC.kind,
+				listen = media.vnc_where(shown, v.rt),
+				password = shown.VNC_PASSWORD_FILE ~= "" }
+		end
 	else
 		local stale = v:stale_files()
 		if #stale > 0 then s.stale_files = stale end
@@ -70,6 +77,10 @@ local function show(s)
 		row("monitor", s.sockets.monitor)
 		row("serial", s.sockets.serial)
 		row("agent", s.sockets.agent)
+	end
+	if s.vnc then
+		row("vnc", (s.vnc.kind == "unix" and "unix socket " or "tcp ") ..
+			s.vnc.listen .. (s.vnc.password and ", password" or ""))
 	end
 	for _, f in ipairs(s.stale_files or {}) do row("stale", f) end
 end
@@ -105,6 +116,7 @@ local function document(s)
 		sockets = k and { monitor = k.monitor, serial = opt(k.serial),
 			agent = opt(k.agent) } or opt(nil),
 		stale_files = jsonout.array(s.stale_files or {}),
+		vnc = opt(s.vnc),
 		nics = jsonout.array(nics(s.nets)),
 	}
 end

@@ -3,6 +3,7 @@
 -- confsyntax's) into one table of typed values.
 local accel = require "qemu.accel"
 local core = require "nvq.core"
+local mediacheck = require "conf.mediacheck"
 local nic = require "net.nic"
 local paths = require "base.paths"
 local syntax = require "conf.syntax"
@@ -27,10 +28,23 @@ M.KEYS = {
 		desc = "memory in MiB, or with a suffix: 512M, 4G" },
 	{ key = "DISKS", default = "",
 		desc = "disk images, one path[:format[:cache]] per line" },
+	{ key = "ISO", default = "",
+		desc = "installer image attached read-only as a CD-ROM" },
+	{ key = "ISO_BOOT", default = "once",
+		desc = "boot from ISO: once (then from disk), always or no" },
 	{ key = "NETWORK", default = "",
 		desc = "NICs, one per line: tap[:mac] or user[:fwd,...]" },
 	{ key = "DISPLAY_OPT", default = "none",
 		desc = "value of QEMU's -display option" },
+	{ key = "VNC", default = "no",
+		desc = "VNC display: no, yes (vnc.sock) or ADDR:PORT (TCP)" },
+	{ key = "VNC_PASSWORD_FILE", default = "",
+		desc = "file holding the VNC password (needed for TCP)" },
+	{ key = "CLOUD_INIT", default = "no",
+		desc = "attach a cloud-init NoCloud seed (yes or no)" },
+	{ key = "CLOUD_INIT_SSH_KEYS", default = "",
+		desc = "SSH public key files for a generated user-data, " ..
+			"one per line" },
 	{ key = "SERIAL", default = "yes",
 		desc = "serial console on serial.sock (yes or no)" },
 	{ key = "CONSOLE_ESCAPE", default = "^]",
@@ -164,6 +178,9 @@ local function warn(cfg, o, k, fmt, ...)
 	cfg.warnings[#cfg.warnings + 1] = format("%s:%d: %s: %s", o.file, o.line,
 		k, format(fmt, ...))
 end
+
+-- What conf/mediacheck's checks share with these.
+local H = { bad = bad, warn = warn, entries = entries, yesno = yesno }
 
 local FORMATS = { "raw", "qcow2" }
 local CACHES = { "none", "writeback", "writethrough", "directsync", "unsafe" }
@@ -407,6 +424,8 @@ local CHECK = {
 		return v
 	end,
 	DISKS = disks,
+	ISO = function(...) return mediacheck.iso(H, ...) end,
+	ISO_BOOT = function(...) return mediacheck.iso_boot(H, ...) end,
 	NETWORK = nets,
 	DISPLAY_OPT = function(raw, o, k)
 		if not match(raw, "^[%w_.,=:+-]+$") then
@@ -414,6 +433,14 @@ local CHECK = {
 				"vnc=:1, gtk)", raw)
 		end
 		return raw
+	end,
+	VNC = function(...) return mediacheck.vnc(H, ...) end,
+	VNC_PASSWORD_FILE = function(...)
+		return mediacheck.vnc_password_file(H, ...)
+	end,
+	CLOUD_INIT = yesno,
+	CLOUD_INIT_SSH_KEYS = function(...)
+		return mediacheck.ssh_keys(H, ...)
 	end,
 	SERIAL = yesno,
 	CONSOLE_ESCAPE = console_escape,

@@ -1,6 +1,7 @@
 -- qemu/argv.lua: the QEMU command line for a loaded config, as an argv
 -- array that is executed without a shell.  The order is the old sh tool's,
 -- so a migrated VM gets the same machine.
+local media = require "qemu.media"
 local nic = require "net.nic"
 local paths = require "base.paths"
 
@@ -32,6 +33,8 @@ function M.build(cfg)
 			",if=none,id=" .. id .. (d.cache and ",cache=" .. d.cache or ""))
 		add("-device", "virtio-blk-pci,drive=" .. id)
 	end
+	-- After the disks: the guest's first virtio disks stay its own.
+	media.options(cfg, rt, add)
 	for i, n in ipairs(cfg.nets) do
 		local netdev, device = nic.qemu_options(n, "net" .. (i - 1))
 		add("-netdev", netdev, "-device", device)

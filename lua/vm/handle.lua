@@ -62,7 +62,7 @@ end
 function VM:stale_files()
 	local left = {}
 	for _, k in ipairs({ "pidfile", "monitor", "control", "serial",
-		"agent", "started_conf", "started_global", "accel", "taps",
+		"agent", "vnc", "started_conf", "started_global", "accel", "taps",
 		"forced" }) do
 		if core.stat(self.rt[k], true) then left[#left + 1] = self.rt[k] end
 	end

@@ -2,11 +2,13 @@
 -- restart, which chains two of them under one lock) are built on these.
 local config = require "conf.load"
 local core = require "nvq.core"
+local display = require "vm.display"
 local force = require "vm.force"
 local hooks = require "ulua.phases"
 local macs = require "vm.macs"
 local poststop = require "vm.poststop"
 local qemuargv = require "qemu.argv"
+local seed = require "vm.seed"
 local taps = require "net.taps"
 local userlua = require "ulua.runner"
 local util = require "base.util"
@@ -115,7 +117,8 @@ local function network_attach(v, nic)
 end
 
 -- What start does once QEMU has daemonized: pid | nil, message.
-local function started(v, r)
+-- vncpw: the VNC password to give it, or false.
+local function started(v, r, vncpw)
 	if r.stderr ~= "" then io.stderr:write(indent(r.stderr), "\n") end
 	local pid, why = v:alive()
 	if not pid then
@@ -130,9 +133,16 @@ local function started(v, r)
 			"answer: %s", v.name, pid, qwhy)
 	end
 	-- QEMU's -daemonize sets umask 027 for itself; the directory is
-	-- 0700 from the start, the sockets are narrowed to 0600 here.
-	for _, k in ipairs({ "monitor", "control", "serial", "agent" }) do
+	-- 0700 from the start (no one else reaches a socket in it, however
+	-- briefly it is 0750), the sockets are narrowed to 0600 here.
+	for _, k in ipairs({ "monitor", "control", "serial", "agent", "vnc" }) do
 		if core.stat(v.rt[k]) then core.chmod(v.rt[k], "0600") end
+	end
+	local pok, pwhy = display.set_password(v, vncpw,
+		core.now() + QMP_READY_WAIT)
+	if not pok then
+		util.warn("%s: the VNC display has no password, so it lets no " ..
+			"one in: %s", v.name, pwhy)
 	end
 	return pid
 end
@@ -155,6 +165,14 @@ function M.start(v, opt)
 	-- A run that ended without nvqctl gets its post_stop first.
 	poststop.fire(v, "exited", { context = ctx })
 	v:clear_stale()
+	-- What QEMU will read, checked and made before anything runs.
+	local vncpw, verr = display.password(v.cfg)
+	if vncpw == nil then return nil, v.name .. ": " .. verr end
+	if v.cfg.CLOUD_INIT then
+		local s, serr = seed.ensure(v.cfg)
+		if not s then return nil, v.name .. ": " .. serr end
+		if s.rebuilt then v:log("cloud-init seed built (%s)", s.path) end
+	end
 	local ok, perr = pre_start(v)
 	if not ok then return nil, perr end
 	ok, perr = hooks.run(v, "pre_start", { context = ctx })
@@ -203,7 +221,7 @@ function M.start(v, opt)
 		return failed(string.format("%s: QEMU failed to start:\n%s", v.name,
 			indent(msg)))
 	end
-	pid, why = started(v, r)
+	pid, why = started(v, r, vncpw)
 	if not pid then return failed(why) end
 	hooks.run(v, "post_start", { context = ctx })
 	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)

@@ -11,9 +11,10 @@ local M = {}
 -- The keys that make the QEMU process (qemu/argv.lua reads them): a
 -- change to one of these waits for a restart; the others (timeouts,
 -- policies, BOOT_*) apply at the next command that reads them.
-M.KEYS = { "QEMU_BIN", "ACCEL", "CPU", "NCPU", "MEMORY", "DISKS",
-	"NETWORK", "DISPLAY_OPT", "SERIAL", "GUEST_AGENT",
-	"GUEST_AGENT_METHOD", "VIRTIO_RNG", "RTC_BASE", "EXTRA_ARGS" }
+M.KEYS = { "QEMU_BIN", "ACCEL", "CPU", "NCPU", "MEMORY", "DISKS", "ISO",
+	"ISO_BOOT", "NETWORK", "DISPLAY_OPT", "VNC", "VNC_PASSWORD_FILE",
+	"CLOUD_INIT", "SERIAL", "GUEST_AGENT", "GUEST_AGENT_METHOD",
+	"VIRTIO_RNG", "RTC_BASE", "EXTRA_ARGS" }
 
 local function same(a, b)
 	if a == b then return true end

@@ -29,3 +29,5 @@ done
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"
 # Bridge NICs: start cost, taps and descriptors after 50 cycles.
 sh "$top/tests/bench/net.sh" 10
+# The cloud-init seed: build and unchanged-start cost.
+sh "$top/tests/bench/seed.sh" 21

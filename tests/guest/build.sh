@@ -208,6 +208,22 @@ while read -r m; do
 done <"$scratch/modules"
 say "modules (load order): $(tr '\n' ' ' <"$root/lib/modules/load.list")"
 
+# Loaded only with nvq.cidata (init): virtio disks, FAT and ISO9660 for a
+# cloud-init seed, the IDE CD-ROM for an ISO; those of load.list skipped.
+for m in virtio_blk vfat nls_cp437 nls_ascii nls_utf8 isofs ata_piix sr_mod; do
+	mod_closure "$m"
+done >"$scratch/cidata.all"
+awk 'NR == FNR { have[$0] = 1; next } !have[$0] && !seen[$0]++' \
+	"$scratch/modules" "$scratch/cidata.all" >"$scratch/cidata"
+: >"$root/lib/modules/cidata.list"
+while read -r m; do
+	f=$(mod_file "$m")
+	n=$(printf '%s' "$m" | tr - _)
+	mod_cat "$f" >"$root/lib/modules/$n.ko"
+	printf '%s\n' "$n" >>"$root/lib/modules/cidata.list"
+done <"$scratch/cidata"
+say "nvq.cidata modules: $(tr '\n' ' ' <"$root/lib/modules/cidata.list")"
+
 # --- initramfs tree ----------------------------------------------------------
 for d in bin sbin usr/bin usr/sbin dev proc sys run tmp root var/log etc/acpi/PWRF; do
 	mkdir -p "$root/$d"

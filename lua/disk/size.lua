@@ -43,6 +43,7 @@ end
 
 -- 21474836480 -> "20G", for messages.
 function M.human(n)
+	n = math.tointeger(n) or n
 	for _, u in ipairs({ "T", "G", "M", "K" }) do
 		if n % UNIT[u] == 0 then return (n // UNIT[u]) .. u end
 	end

@@ -1,5 +1,5 @@
 -- cmd/clone.lua: nvqctl clone [--linked] [--json] SRC DST.
-local clone = require "vm.clone"
+local clone = require "vm.cloner"
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
 local util = require "base.util"

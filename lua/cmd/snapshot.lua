@@ -2,7 +2,7 @@
 -- [NAME].
 local arg = require "vm.arg"
 local jsonout = require "base.jsonout"
-local snapshot = require "vm.snapshot"
+local snapshot = require "vm.snapshots"
 local util = require "base.util"
 
 local M = {}

@@ -176,14 +176,14 @@ local DISK_TYPES = { file = true, block = true, char = true }
 local function disk_opts(opts, o, k)
 	local cache, ro
 	if opts == "" then return nil, false end
+	local allowed = { table.unpack(CACHES) }
+	allowed[#allowed + 1] = "ro"
 	for w in (opts .. ":"):gmatch("([^:]*):") do
-		if w == "ro" and not ro then
-			ro = true
-		elseif not cache and w ~= "ro" then
-			cache = oneof(w, o, k, CACHES)
-		else
+		oneof(w, o, k, allowed)
+		if (w == "ro" and ro) or (w ~= "ro" and cache) then
 			bad(o, k, "'%s': a cache mode and ro at most once each", opts)
 		end
+		if w == "ro" then ro = true else cache = w end
 	end
 	return cache, ro or false
 end

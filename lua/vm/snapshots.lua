@@ -1,4 +1,4 @@
--- vm/snapshot.lua: a VM's snapshots, whether it runs or not.  Stopped:
+-- vm/snapshots.lua: a VM's snapshots, whether it runs or not.  Stopped:
 -- qemu-img on each qcow2 disk (disk/snap).  Running: QEMU's savevm,
 -- loadvm and delvm (the guest's memory and devices too), through QMP's
 -- human-monitor-command, which waits for the job to finish.  savevm

@@ -1,4 +1,4 @@
--- vm/clone.lua: a new VM from an existing one: its config with new disk
+-- vm/cloner.lua: a new VM from an existing one: its config with new disk
 -- paths and no MAC written for a NIC (the new name derives new ones),
 -- and its disks copied (qemu-img convert) or overlaid (qcow2 backed by
 -- SRC's disk).  All or nothing, as create.

@@ -163,7 +163,9 @@ local function report(name, path, dir, disks, json)
 		local list = {}
 		for _, d in ipairs(disks) do
 			list[#list + 1] = { path = d.path, format = d.format,
-				size = d.size, backing = jsonout.opt(d.backing) }
+				size_bytes = jsonout.opt(d.size),
+				source = jsonout.opt(d.image),
+				backing = jsonout.opt(d.backing) }
 		end
 		io.stdout:write(jsonout.encode({ name = name, config = path,
 			vm_dir = jsonout.opt(dir), disks = jsonout.array(list) }), "\n")

@@ -12,13 +12,14 @@ local OPS = { create = true, revert = true, delete = true }
 local function list(v, json)
 	local l = util.check(snapshot.list(v))
 	if json then
-		for _, s in ipairs(l) do
-			s.date = jsonout.opt(s.date)
-			s.vm_state_size = s.vm_state_size or 0
-			s.vm_clock = jsonout.opt(s.vm_clock)
+		local out = {}
+		for i, s in ipairs(l) do
+			out[i] = { name = s.name, time = jsonout.opt(s.date),
+				vm_state_bytes = s.vm_state_size or 0,
+				vm_clock_s = jsonout.opt(s.vm_clock), disks = s.disks }
 		end
 		io.stdout:write(jsonout.encode({ vm = v.name,
-			snapshots = jsonout.array(l) }), "\n")
+			snapshots = jsonout.array(out) }), "\n")
 		return 0
 	end
 	util.printf("%-20s %-19s %9s %s\n", "NAME", "DATE", "VM STATE", "DISKS")

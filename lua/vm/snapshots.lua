@@ -13,10 +13,14 @@ local M = {}
 local LIVE = 600	-- seconds savevm/loadvm may take (the guest's RAM)
 local HMP = { create = "savevm", revert = "loadvm", delete = "delvm" }
 
+-- NVMM's blocker is "NVMM: Migration not supported"
+-- (target/i386/nvmm/nvmm-all.c); a device may register one too.
 local function stop_hint(accel, qemu_said)
-	return string.format("live snapshots are not possible with " ..
-		"accelerator %s%s; stop the VM and snapshot it stopped", accel,
-		qemu_said and " (QEMU: " .. qemu_said .. ")" or "")
+	local why = (accel == "nvmm" or (qemu_said or ""):find("^NVMM")) and
+		"with accelerator " .. accel or "in this VM"
+	return string.format("live snapshots are not possible %s%s; stop " ..
+		"the VM and snapshot it stopped", why, qemu_said and
+		" (QEMU: " .. qemu_said .. ")" or "")
 end
 
 -- QMP's view of the disks' snapshots: per path, by name.

@@ -59,7 +59,7 @@ wait
 wait_ready two 180 && wait_ready snap 180
 ok $? "both guests up"
 sizes=$(gsh two 'for b in /sys/block/vd*; do echo ${b##*/} $(cat $b/size); done')
-is "$(printf '%s' "$sizes" | tr '\n' ' ')" "vda 98304 vdb 81920 " \
+is "$(printf "%s" "$sizes" | tr "\n" " ")" "vda 98304 vdb 81920" \
     "the guest sees two virtio disks: 48M and 40M, in 512-byte sectors"
 
 # --- snapshots, stopped ----------------------------------------------------------
@@ -126,3 +126,18 @@ ok $? "the two clones have different MACs"
 down full
 down thin
 is "$(cksum "$VMS"/two/*)" "$src_sum" "the clones' writes left the source's disks unchanged"
+
+# --- a migration blocker refuses a live snapshot, clearly -----------------------
+# NVMM registers one; so does an ivshmem device in peer mode, which TCG
+# can run: the same refusal, and the stopped form offered.
+"$NVQCTL" create blk --disk 8M:qcow2 --memory 64M >/dev/null
+echo 'EXTRA_ARGS="-object memory-backend-ram,id=shm0,size=1M,share=on -device ivshmem-plain,memdev=shm0"' \
+    >>"$CONF/blk.conf"
+"$NVQCTL" start blk >/dev/null
+run "$NVQCTL" snapshot blk create s1
+is "$RC" 1 "a migration blocker: live snapshot refused, exit 1"
+like "$ERR" "*live snapshots are not possible in this VM (QEMU: Migration is disabled*); stop the VM and snapshot it stopped*" \
+    "a migration blocker: QEMU's reason and the stopped form"
+"$NVQCTL" kill blk >/dev/null 2>&1
+run "$NVQCTL" snapshot blk create s1
+is "$RC" 0 "a migration blocker: the stopped form works"

@@ -3,6 +3,7 @@
 # usage errors, what is made where, all-or-nothing on failure (real
 # qemu-img; a fake only for a fault).
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/fakevm.sh"
 
 command -v qemu-img >/dev/null || { echo "1..0 # SKIP no qemu-img"; exit 0; }
 VMS="$TMP/vms"
@@ -197,3 +198,23 @@ run "$NVQCTL" disk ed resize nosuch 1M
 is "$RC" 1 "disk resize of an unknown disk: exit 1"
 run "$NVQCTL" disk ed add 1Q
 is "$RC" 2 "disk add 1Q: exit 2"
+
+# --- a running VM under NVMM: no live snapshot, the stopped form offered ----
+# (a fake VM: the refusal comes before any QMP call.)
+: >"$TMP/desc"
+"$NVQCTL" create nv --disk 1M:qcow2 >/dev/null
+fake_vm nv "$TMP/desc"
+echo nvmm >"$NVQCTL_RUNDIR/nv/accel"
+run "$NVQCTL" snapshot nv create s1
+is "$RC" 1 "NVMM: live snapshot refused, exit 1"
+is "$ERR" "nvqctl: live snapshots are not possible with accelerator nvmm; stop the VM and snapshot it stopped" \
+    "NVMM: says so, and offers the stopped form"
+run "$NVQCTL" clone nv nv2
+is "$RC" 1 "clone of a running VM with a writable disk: exit 1"
+like "$ERR" "*nv is running and may write to $VMS/nv/disk0.qcow2*:ro in DISKS*" \
+    "clone of a running VM: names the disk and the way out"
+sed 's/disk0.qcow2:qcow2$/disk0.qcow2:qcow2:ro/' "$CONF/nv.conf" >"$TMP/nv.conf"
+cat "$TMP/nv.conf" >"$CONF/nv.conf"
+run "$NVQCTL" clone --linked nv nv2
+is "$RC" 0 "clone of a running VM whose disks are all read-only: exit 0"
+fake_stop

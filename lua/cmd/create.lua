@@ -197,6 +197,7 @@ function M.run(pos, opts)
 	mkdirs(paths.vmconfdir())
 	local u = undo.new()
 	local ok, err = make_disks(name, disks, opts.json, u)
+	if ok then ok, err = u:go_on() end
 	if ok then ok, err = util.write_file_new(path, text) end
 	if not ok then
 		u:rollback()

@@ -32,6 +32,8 @@ end
 
 -- Claims path for us: nil, message when it exists.
 local function claim(path, undo)
+	local go, why = undo:go_on()
+	if not go then return nil, why end
 	if path:find(":", 1, true) then
 		return nil, path .. ": a disk path in DISKS cannot hold ':'"
 	end
@@ -62,6 +64,7 @@ function M.new(path, fmt, bytes, undo)
 	local ok, err = claim(path, undo)
 	if not ok then return nil, err end
 	ok, err = img.create(path, fmt, bytes)
+	if ok then ok, err = undo:go_on() end
 	if not ok then return nil, err end
 	return { path = path, format = fmt, size = bytes }
 end
@@ -83,6 +86,7 @@ function M.copy(image, sfmt, path, undo, progress)
 	if not ok then return nil, err end
 	local dfmt = sfmt == "raw" and "raw" or "qcow2"
 	ok, err = img.convert(image, sfmt, path, dfmt, progress)
+	if ok then ok, err = undo:go_on() end
 	if not ok then return nil, err end
 	return { path = path, format = dfmt, from = image }
 end
@@ -93,6 +97,7 @@ function M.overlay(image, bfmt, path, undo)
 	local ok, err = claim(path, undo)
 	if not ok then return nil, err end
 	ok, err = img.overlay(path, image, bfmt)
+	if ok then ok, err = undo:go_on() end
 	if not ok then return nil, err end
 	return { path = path, format = "qcow2", backing = image }
 end

@@ -1,11 +1,26 @@
 -- disk/undo.lua: what a command made, so that a failure removes exactly
 -- that and nothing else (create, clone and disk add are all-or-nothing).
+local core = require "nvq.core"
+
 local M = {}
 
 local U = {}
 U.__index = U
 
-function M.new() return setmetatable({ made = {} }, U) end
+-- From now on ^C, TERM and HUP only set a flag (a qemu-img on the
+-- terminal still gets ^C and fails): the command removes what it made
+-- and ends, instead of dying with half a VM on disk.
+function M.new()
+	core.catch_signals({ "INT", "TERM", "HUP" })
+	return setmetatable({ made = {} }, U)
+end
+
+-- nil, "interrupted" once a signal came; else true.
+function U:go_on()
+	local sig = core.caught()
+	if sig then return nil, "interrupted by SIG" .. sig end
+	return true
+end
 
 -- path was made by us (a file, or a directory that was not there).
 function U:add(path) self.made[#self.made + 1] = path end

@@ -118,6 +118,7 @@ function M.clone(src, dst, o)
 	if not chk then return nil, cerr end
 	local u = undo.new()
 	ok, err = M.make(dst, disks, o, u)
+	if ok then ok, err = u:go_on() end
 	if ok then ok, err = util.write_file_new(file, text) end
 	if not ok then
 		u:rollback()

@@ -128,6 +128,23 @@ else
 	is "$(ls -A "$TMP/ro")" "" "unwritable directory: nothing left"
 fi
 cp "$TMP/saved.conf" "$NVQCTL_CONFDIR/nvqctl.conf"
+# A TERM while qemu-img works: what was made is removed, then exit 1.
+mkdir -p "$TMP/slow"
+cat >"$TMP/slow/qemu-img" <<SLOW
+#!/bin/sh
+case "\$1" in create) sleep 2 ;; esac
+exec $(command -v qemu-img) "\$@"
+SLOW
+chmod +x "$TMP/slow/qemu-img"
+env PATH="$TMP/slow:$PATH" "$NVQCTL" create term --disk 1M >/dev/null 2>"$TMP/term.err" &
+pid=$!
+sleep 1
+kill -TERM $pid
+wait $pid
+is "$?" 1 "TERM during create: exit 1"
+like "$(cat "$TMP/term.err")" "*interrupted by SIGTERM*" "TERM during create: says so"
+[ ! -e "$VMS/term" ] && [ ! -e "$CONF/term.conf" ]
+ok $? "TERM during create: nothing left behind"
 [ ! -e "$CONF/nq.conf" ] && [ ! -e "$CONF/half.conf" ]
 ok $? "failures: no config written"
 is "$(sums "$CONF" "$VMS"; ls -R "$VMS")" "$before" "failures: nothing else changed"

@@ -720,8 +720,31 @@ t.is(require "core.example_conf", ex, "the embedded example is examples/vm.conf"
 c = vm(ex, "dryrun")
 t.is(c.NCPU .. " " .. c.MEMORY .. " " .. #c.disks .. " " .. #c.nets,
 	"1 1024 0 0", "examples/vm.conf parses: no disk, no NIC")
-c = vm(require("cmd.create").text("web-1"), "list")
-t.is(c.disks[1].path, "/usr/xendata/web-1/root.img", "create fills the name in")
+t.ok(require("cmd.create").text("web-1"):find(
+	'# nvqctl configuration of the VM "web-1".', 1, true),
+	"create fills the name in")
+
+-- conf/edit: one key changed, every other byte kept.
+do
+	local edit = require "conf.edit"
+	local src = "# head\nNCPU=2 # two\nDISKS=\"\n\t/a:raw\n\"\nMEMORY=64\n"
+	local out = edit.set(src, "f", "DISKS", edit.list({ "/a:raw", "/b c" }))
+	t.is(out, "# head\nNCPU=2 # two\nDISKS=\"\n\t/a:raw\n\t/b c\n\"\n" ..
+		"MEMORY=64\n", "edit.set: the assignment replaced, the rest kept")
+	t.is(edit.set("#NCPU=1\nSERIAL=no\n", "f", "NCPU", "4"),
+	"NCPU=4\nSERIAL=no\n",
+		"edit.set: a commented default becomes the assignment")
+	t.is(edit.set("SERIAL=no", "f", "NCPU", "4"), "SERIAL=no\nNCPU=4\n",
+		"edit.set: else appended")
+	t.is(edit.set("NCPU=1\n", "f", "EXTRA_ARGS", 'a "$b" `c` \\'),
+		'NCPU=1\nEXTRA_ARGS="a \\"\\$b\\" \\`c\\` \\\\"\n',
+		"edit.set: quoted so that it reads back as written")
+	local back = vm(edit.set("", "f", "EXTRA_ARGS", 'a "$b" `c` \\'), "list")
+	t.is(back.EXTRA_ARGS, 'a "$b" `c` \\', "edit.set: read back the same")
+	t.is(select(2, edit.set("", "f", "EXTRA_ARGS", "a\1")),
+		"EXTRA_ARGS: a control character cannot be written to a config",
+		"edit.set: a control character refused")
+end
 t.ok(pcall(vm, "", "list", io.open(arg[0]:match("^(.*)/") ..
 	"/../../examples/nvqctl.conf"):read("a")), "examples/nvqctl.conf parses")
 

@@ -96,6 +96,12 @@ run "$NVQCTL" snapshot snap create s2
 is "$RC" 0 "live: the name is free again"
 down snap
 
+# --- disk resize, live (block_resize) and stopped ------------------------------------
+run "$NVQCTL" disk two resize hd1 56M
+is "$RC" 0 "live resize: exit 0"
+like "$OUT" "*(live)*" "live resize: through QMP"
+is "$(gsh two 'cat /sys/block/vdb/size')" 114688 "live resize: the guest sees 56M at once"
+
 # --- clone, both kinds --------------------------------------------------------------
 mac_two=$(gsh two 'cat /sys/class/net/eth0/address')
 run "$NVQCTL" clone two full

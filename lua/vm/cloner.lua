@@ -114,8 +114,9 @@ function M.clone(src, dst, o)
 	local disks, notes = targets(cfg, dir, o.linked), {}
 	local text, terr = text_of(cfg, dst, file, disks, notes)
 	if not text then return nil, terr end
-	local chk, cerr = config.check_text(text, dst, file)
-	if not chk then return nil, cerr end
+	local cerr
+	text, cerr = edit.settle(text, dst, file)
+	if not text then return nil, cerr end
 	local u = undo.new()
 	ok, err = M.make(dst, disks, o, u)
 	if ok then ok, err = u:go_on() end

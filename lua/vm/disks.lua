@@ -84,12 +84,10 @@ function M.add(name, bytes, fmt)
 	end
 	local path = make.free_name(dir, fmt, #cfg.disks, taken)
 	list[#list + 1] = path .. ":" .. fmt
-	local text, eerr = edit.set(src, cfg.file, "DISKS", edit.list(list))
-	local ok = text and config.check_text(text, name, cfg.file)
-	local why = eerr
-	if text and not ok then
-		_, why = config.check_text(text, name, cfg.file)
-	end
+	local text, why = edit.add_entry(src, cfg.file, "DISKS",
+		list[#list], list)
+	if text then text, why = edit.settle(text, name, cfg.file) end
+	local ok = text ~= nil
 	if ok then ok, why = make.new(path, fmt, bytes, u) end
 	if ok then
 		local st = core.stat(cfg.file)

@@ -235,3 +235,22 @@ cat "$TMP/nv.conf" >"$CONF/nv.conf"
 run "$NVQCTL" clone --linked nv nv2
 is "$RC" 0 "clone of a running VM whose disks are all read-only: exit 0"
 fake_stop
+
+# --- a 0.1-style config: DISKS through a variable ------------------------------
+mkdir -p "$TMP/old"
+qemu-img create -q -f qcow2 "$TMP/old/root.img" 8M
+printf '# old style\nVMDIR=%s\nDISKS="\n\t${VMDIR}/root.img:qcow2\n"\nMEMORY=256\n' \
+    "$TMP/old" >"$CONF/old.conf"
+cp "$CONF/old.conf" "$TMP/old.before"
+run "$NVQCTL" disk old add 1M
+is "$RC" 0 "disk add, DISKS through \${VMDIR}: exit 0"
+is "$(diff "$TMP/old.before" "$CONF/old.conf" | sed -n 's/^> //p')" \
+    "	$VMS/old/disk1.img:raw" \
+    "disk add: one line added before the closing quote, \${VMDIR} kept"
+run "$NVQCTL" clone old old2
+is "$RC" 0 "clone, DISKS through \${VMDIR}: exit 0"
+grep -qx "# unused now: VMDIR=$TMP/old" "$CONF/old2.conf"
+ok $? "clone: the variable DISKS no longer uses is commented out"
+run "$NVQCTL" dryrun old2
+like "$OUT" "*file=$VMS/old2/root.img,format=qcow2*file=$VMS/old2/disk1.img,format=raw*" \
+    "clone: both disks copied into VM_DIR/DST, wherever they were"

@@ -103,7 +103,9 @@ function M.clone(src, dst, o)
 	local cfg, err = config.load(src, "check")
 	if not cfg then return nil, err end
 	local v = vm.open(src, cfg)
-	ok, err = check_running(v)
+	-- Held to the end: SRC cannot be started while its disks are read.
+	ok, err = v:lock()
+	if ok then ok, err = check_running(v) end
 	if not ok then return nil, err end
 	local file = paths.vmconf(dst)
 	if core.stat(file) then

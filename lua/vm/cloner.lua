@@ -47,11 +47,12 @@ local function targets(cfg, dir, linked)
 	return out
 end
 
--- A DISKS entry for t, with SRC's cache and ro options.
+-- A DISKS entry for t, with SRC's cache mode but writable: DST's disks
+-- are its own (SRC's read-only disks are what lets a running template
+-- be cloned).
 local function entry(t)
 	return t.path .. ":" .. t.format ..
-		(t.src.cache and ":" .. t.src.cache or "") ..
-		(t.src.readonly and ":ro" or "")
+		(t.src.cache and ":" .. t.src.cache or "")
 end
 
 -- SRC's NETWORK lines without the MACs written in them; the notes say
@@ -114,6 +115,12 @@ function M.clone(src, dst, o)
 	local dir, derr = config.vm_dir(dst)
 	if not dir then return nil, derr end
 	local disks, notes = targets(cfg, dir, o.linked), {}
+	for _, t in ipairs(disks) do
+		if t.src.readonly then
+			notes[#notes + 1] = string.format("%s is writable in %s " ..
+				"(%s in %s)", t.path, dst, t.src.path .. " is read-only", src)
+		end
+	end
 	local text, terr = text_of(cfg, dst, file, disks, notes)
 	if not text then return nil, terr end
 	local cerr

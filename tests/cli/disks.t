@@ -234,6 +234,9 @@ sed 's/disk0.qcow2:qcow2$/disk0.qcow2:qcow2:ro/' "$CONF/nv.conf" >"$TMP/nv.conf"
 cat "$TMP/nv.conf" >"$CONF/nv.conf"
 run "$NVQCTL" clone --linked nv nv2
 is "$RC" 0 "clone of a running VM whose disks are all read-only: exit 0"
+grep -q "disk0.qcow2:qcow2:ro" "$CONF/nv2.conf"
+is $? 1 "clone: DST's disk is writable"
+like "$OUT" "*note: $VMS/nv2/disk0.qcow2 is writable in nv2*" "clone: says so"
 fake_stop
 
 # --- a 0.1-style config: DISKS through a variable ------------------------------

@@ -141,7 +141,8 @@ local function qemus(out, cfgs, global, origin)
 		local whom = #who == 0 and "used by no VM" or
 			"used by " .. table.concat(who, ", ")
 		if bin == global then
-			whom = (origin == "(default)" and "the default QEMU_BIN" or
+			whom = (origin == "(default)" and "the default QEMU_BIN" ..
+				qbin.how(bin) or
 				"QEMU_BIN of " .. origin) .. "; " .. whom
 		end
 		local v, why = qemu_version(bin)

@@ -33,7 +33,23 @@ end
 -- or the bare name (exec then fails with "not found", as host says).
 function M.qemu(raw)
 	if raw ~= "" then return raw end
-	return M.find(M.QEMU) or M.QEMU
+	-- How an empty QEMU_BIN became path, for host: ", pkgsrc's",
+-- ", found on PATH", or nothing (not found: host says so).
+function M.how(path)
+	if path == M.PKGSRC .. "/" .. M.QEMU then return ", pkgsrc's" end
+	if path:find("/", 1, true) then return ", found on PATH" end
+	return ""
+end
+
+return M.find(M.QEMU) or M.QEMU
+end
+
+-- How an empty QEMU_BIN became path, for host: ", pkgsrc's",
+-- ", found on PATH", or nothing (not found: host says so).
+function M.how(path)
+	if path == M.PKGSRC .. "/" .. M.QEMU then return ", pkgsrc's" end
+	if path:find("/", 1, true) then return ", found on PATH" end
+	return ""
 end
 
 return M

@@ -114,7 +114,7 @@ if [ ! -e "$default" ]; then
 	printf 'ACCEL=tcg\n' | vmconf db
 	run env PATH="$TMP/bin:$PATH" "$NVQCTL" host
 	like "$(line "qemu $TMP/bin/qemu-system-x86_64")" \
-	    "PASS  qemu $TMP/bin/qemu-system-x86_64: QEMU 8.2.2 (the default QEMU_BIN; used by db)" \
+	    "PASS  qemu $TMP/bin/qemu-system-x86_64: QEMU 8.2.2 (the default QEMU_BIN, found on PATH; used by db)" \
 	    "the default QEMU_BIN: the one on PATH when pkgsrc's is absent"
 	rm "$NVQCTL_CONFDIR/vm/db.conf"
 	run env PATH="$TMP/nobin" "$NVQCTL" host

@@ -122,6 +122,13 @@ FAKE
 	like "$ERR" "*disk full*" "failure at the second disk: QEMU's message"
 	ls -A "$TMP/ro" | grep -q .
 	is $? 1 "failure at the second disk: VM_DIR and the first disk removed"
+	# A directory even root cannot write to: Linux's sysfs.
+	if [ -d /sys/kernel ]; then
+		printf 'VM_DIR=/sys/nvqctl-test-%s\n' $$ >"$NVQCTL_CONFDIR/nvqctl.conf"
+		run "$NVQCTL" create half --disk 1M
+		is "$RC" 1 "unwritable directory (sysfs): exit 1"
+		like "$ERR" "*/sys/nvqctl-test-*" "unwritable directory: named"
+	fi
 else
 	run "$NVQCTL" create half --disk 1M
 	is "$RC" 1 "unwritable VM_DIR parent: exit 1"

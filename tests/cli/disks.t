@@ -161,6 +161,7 @@ run "$NVQCTL" create src --disk 8M:qcow2 --network tap7:52:54:00:aa:bb:cc
 is "$RC" 0 "create src with a MAC written: exit 0"
 run "$NVQCTL" clone src dst
 is "$RC" 0 "clone: exit 0"
+unlike "$OUT" "*100%*" "clone in a pipe: no progress shown"
 like "$OUT" "*MACs written in NETWORK were dropped*" "clone: says the MAC was dropped"
 grep -q '52:54:00:aa:bb:cc' "$CONF/dst.conf"
 is $? 1 "clone: the MAC written is not in DST's config"
@@ -174,6 +175,12 @@ before=$(sums "$CONF" "$VMS")
 run "$NVQCTL" clone src dst
 is "$RC" 1 "clone onto an existing VM: exit 1"
 is "$(sums "$CONF" "$VMS")" "$before" "clone onto an existing VM: nothing changed"
+# On a terminal a full copy shows qemu-img's progress; in a pipe not.
+if script -qec true /dev/null >/dev/null 2>&1; then
+	out=$(script -qec "\"$NVQCTL\" clone src tty1" /dev/null | tr '\r' '\n')
+	like "$out" "*(100.00/100%)*created tty1 from src*" \
+	    "clone on a terminal: the copy's progress shown"
+fi
 run "$NVQCTL" clone src ../x
 is "$RC" 2 "clone to a bad name: exit 2"
 

@@ -6,7 +6,8 @@ local util = require "base.util"
 local M = {}
 
 -- name, synopsis, module, positional bounds, options, summary.
--- Options: flag = true (boolean) or "value" (takes an argument).
+-- Options: flag = true (boolean), "value" (takes an argument) or
+-- "values" (takes one each time it is given: a list).
 local commands = {
 	{ "list", "[--json]", "cmd.list", 0, 0, { json = true },
 		"list configured VMs and their state" },
@@ -40,8 +41,21 @@ local commands = {
 		{ timeout = "value" }, "one QMP command, reply as JSON" },
 	{ "agent", "[--timeout s] <vm> <command> [json-args]", "cmd.agent",
 		2, 3, { timeout = "value" }, "one guest-agent command" },
-	{ "create", "<vm>", "cmd.create", 1, 1, {},
-		"write a new VM config from the example" },
+	{ "create", "[--cpus n] [--memory size] [--disk size[:format]]... " ..
+		"[--from image [--linked]] [--iso file] [--cloud-init] " ..
+		"[--network nic]... [--json] <vm>", "cmd.create", 1, 1,
+		{ cpus = "value", memory = "value", disk = "values",
+		from = "value", linked = true, iso = "value",
+		["cloud-init"] = true, network = "values", json = true },
+		"make a new VM: its config and disks" },
+	{ "clone", "[--linked] [--json] <src> <dst>", "cmd.clone", 2, 2,
+		{ linked = true, json = true },
+		"a new VM with copies of (or overlays on) another's disks" },
+	{ "snapshot", "[--json] <vm> create|list|revert|delete [name]",
+		"cmd.snapshot", 2, 3, { json = true },
+		"snapshots of a VM's qcow2 disks" },
+	{ "disk", "<vm> resize <disk> <size> | <vm> add <size[:format]>",
+		"cmd.disk", 3, 4, {}, "grow a VM's disk, or add a new one" },
 	{ "config", "<vm>", "cmd.config", 1, 1, {},
 		"edit a VM config, checked before it is saved" },
 	{ "dryrun", "[--json] <vm>", "cmd.dryrun", 1, 1, { json = true },
@@ -110,7 +124,12 @@ local function parse(cmd, argv, first)
 						util.usage_error("%s: %s needs a value", cmd.name, a)
 					end
 				end
-				opts[name] = inline
+				if kind == "values" then
+					opts[name] = opts[name] or {}
+					table.insert(opts[name], inline)
+				else
+					opts[name] = inline
+				end
 			end
 		else
 			pos[#pos + 1] = a

@@ -5,6 +5,7 @@
 local core = require "nvq.core"
 local config = require "conf.load"
 local host = require "host.check"
+local qbin = require "qemu.bin"
 
 local format = string.format
 
@@ -21,6 +22,7 @@ function M.run()
 		print("QEMU unknown: " .. tostring(origin))
 		return 0
 	end
+	bin = qbin.qemu(bin)
 	local v, why = host.qemu_version(bin)
 	local from = origin == "(default)" and "the built-in default" or origin
 	if v then

@@ -5,6 +5,7 @@ local accel = require "qemu.accel"
 local core = require "nvq.core"
 local mediacheck = require "conf.mediacheck"
 local nic = require "net.nic"
+local qbin = require "qemu.bin"
 local paths = require "base.paths"
 local syntax = require "conf.syntax"
 local userlua = require "ulua.runner"
@@ -17,9 +18,10 @@ local M = {}
 
 -- Every key, in the order the example file presents them.
 M.KEYS = {
-	{ key = "QEMU_BIN", default = "/usr/pkg/bin/qemu-system-x86_64",
-		desc = "the QEMU executable" },
-	{ key = "ACCEL", default = "nvmm",
+	{ key = "QEMU_BIN", default = "",
+		desc = "the QEMU executable (empty: /usr/pkg/bin's, else PATH's " ..
+			"qemu-system-x86_64)" },
+	{ key = "ACCEL", default = "auto",
 		desc = "accelerator: nvmm, kvm, tcg or auto" },
 	{ key = "CPU", default = "host",
 		desc = "CPU model for -cpu (host becomes max under tcg)" },
@@ -27,7 +29,7 @@ M.KEYS = {
 	{ key = "MEMORY", default = "1024",
 		desc = "memory in MiB, or with a suffix: 512M, 4G" },
 	{ key = "DISKS", default = "",
-		desc = "disk images, one path[:format[:cache]] per line" },
+		desc = "disk images, one path[:format[:cache][:ro]] per line" },
 	{ key = "ISO", default = "",
 		desc = "installer image attached read-only as a CD-ROM" },
 	{ key = "ISO_BOOT", default = "once",
@@ -186,15 +188,32 @@ local FORMATS = { "raw", "qcow2" }
 local CACHES = { "none", "writeback", "writethrough", "directsync", "unsafe" }
 local DISK_TYPES = { file = true, block = true, char = true }
 
+-- After the format: a cache mode, "ro" (QEMU opens the image read-only:
+-- clone may copy it while the VM runs), or both, in either order.
+local function disk_opts(opts, o, k)
+	local cache, ro
+	if opts == "" then return nil, false end
+	local allowed = { table.unpack(CACHES) }
+	allowed[#allowed + 1] = "ro"
+	for w in (opts .. ":"):gmatch("([^:]*):") do
+		oneof(w, o, k, allowed)
+		if (w == "ro" and ro) or (w ~= "ro" and cache) then
+			bad(o, k, "'%s': a cache mode and ro at most once each", opts)
+		end
+		if w == "ro" then ro = true else cache = w end
+	end
+	return cache, ro or false
+end
+
 local function disks(raw, o, k, cfg, mode)
 	local list, seen = {}, {}
 	for _, e in ipairs(entries(raw, o)) do
 		local path, rest = match(e.text, "^([^:]*)(.*)$")
-		local fmt, cache = match(rest, "^:?([^:]*):?(.*)$")
+		local fmt, opts = match(rest, "^:?([^:]*):?(.*)$")
 		if path == "" then bad(e.o, k, "'%s': empty disk path", e.text) end
 		if fmt == "" then fmt = "raw" end
 		oneof(fmt, e.o, k, FORMATS)
-		if cache ~= "" then oneof(cache, e.o, k, CACHES) else cache = nil end
+		local cache, ro = disk_opts(opts, e.o, k)
 		if seen[path] then
 			bad(e.o, k, "disk %s is listed twice (also line %d)", path,
 				seen[path])
@@ -215,7 +234,7 @@ local function disks(raw, o, k, cfg, mode)
 			end
 		end
 		list[#list + 1] = { path = path, format = fmt, cache = cache,
-			line = e.o.line }
+			readonly = ro, line = e.o.line, text = e.text }
 	end
 	cfg.disks = list
 	return raw
@@ -394,10 +413,9 @@ local function boot_ready(raw, o, k, cfg)
 end
 
 local CHECK = {
-	QEMU_BIN = function(raw, o, k)
-		if raw == "" then bad(o, k, "empty") end
-		return raw
-	end,
+	-- Empty (the default) is QEMU where this host has it: a config
+	-- made on one host starts on another.
+	QEMU_BIN = function(raw) return qbin.qemu(raw) end,
 	ACCEL = function(raw, o, k)
 		return oneof(raw, o, k, { "nvmm", "kvm", "tcg", "auto" })
 	end,
@@ -677,6 +695,23 @@ function M.save_started(cfg, rt)
 	if src then util.write_file_atomic(rt.started_conf, src, "0600") end
 	util.write_file_atomic(rt.started_global, gsrc, "0600")
 	util.write_file_atomic(rt.accel, cfg.accel .. "\n", "0600")
+end
+
+-- Checks config text (not yet in a file) as the config of VM name.
+function M.check_text(src, name, label)
+	return protect(build, name, label, src, "check")
+end
+
+-- Where src (a VM's file, named file) last sets key: { from, to, line }
+-- with from..to the bytes of "KEY=value"; false when it does not set
+-- it; nil, message when it does not parse.
+function M.assignment(src, file, key)
+	return protect(function()
+		local st = base_state()
+		st.origin = {}
+		syntax.parse(src, file, st, VMSCHEMA)
+		return st.origin[key] or false
+	end)
 end
 
 -- Checks a candidate file as if it were the config of VM name.  Errors

@@ -260,8 +260,10 @@ function M.parse(src, file, st, schema)
 		p = value(q)
 		local v = nb == 1 and buf[1] or table.concat(buf, "", 1, nb)
 		vars[k] = v
+		-- from, to: the bytes of "KEY=value" in src, for conf/edit.
 		if known[k] then
-			origin[k] = { file = file, line = first, lines = vl }
+			origin[k] = { file = file, line = first, lines = vl,
+				from = start, to = p - 1 }
 		end
 		-- After the value: only blanks and a comment.
 		local r = match(src, "^[ \t]*()", p)
@@ -312,6 +314,17 @@ function M.parse(src, file, st, schema)
 		fail(file, badline, bad, "unknown key %s (not a setting, and not " ..
 			"used later in this file as ${%s})", bad, bad)
 	end
+end
+
+-- A value as this file format writes it: bare when it is plain,
+-- else in double quotes with \, ", $ and ` escaped.  nil, message for
+-- a control byte other than a tab or newline, which no value may hold.
+function M.quote(v)
+	if find(v, "[\0-\8\11-\31\127]") then
+		return nil, "a control character cannot be written to a config"
+	end
+	if v ~= "" and not find(v, "[^%w%%+,./:=@_-]") then return v end
+	return '"' .. v:gsub('[\\"$`]', "\\%0") .. '"'
 end
 
 -- Splits a string into words the way sh would, honouring '...', "..." and

@@ -11,6 +11,7 @@ local bridge = require "net.bridge"
 local macs = require "vm.macs"
 local hooks = require "ulua.phases"
 local paths = require "base.paths"
+local qbin = require "qemu.bin"
 local usertrust = require "ulua.trust"
 
 local format = string.format
@@ -91,22 +92,9 @@ local function vm_accels(out, cfgs, facts)
 	end
 end
 
--- The file exec would run for prog: prog itself when it has a slash,
--- else the first executable of that name in PATH, as execvp finds it.
-local function which(prog)
-	if prog:find("/", 1, true) then return prog end
-	for dir in (os.getenv("PATH") or "/usr/bin:/bin"):gmatch("[^:]+") do
-		local p = dir .. "/" .. prog
-		local st = core.stat(p)
-		if st and st.type == "file" and core.access(p, "x") then
-			return p
-		end
-	end
-end
-
 -- QEMU's version, or nil and why it cannot be run.
 local function qemu_version(bin)
-	local path = which(bin)
+	local path = qbin.which(bin)
 	if not path then return nil, "not found in PATH" end
 	local st = core.stat(path)
 	if not st then return nil, "does not exist" end
@@ -153,7 +141,8 @@ local function qemus(out, cfgs, global, origin)
 		local whom = #who == 0 and "used by no VM" or
 			"used by " .. table.concat(who, ", ")
 		if bin == global then
-			whom = (origin == "(default)" and "the default QEMU_BIN" or
+			whom = (origin == "(default)" and "the default QEMU_BIN" ..
+				qbin.how(bin) or
 				"QEMU_BIN of " .. origin) .. "; " .. whom
 		end
 		local v, why = qemu_version(bin)
@@ -486,6 +475,7 @@ function M.check(env)
 	local cfgs, bad = load_vms()
 	local global, origin = config.global_value("QEMU_BIN")
 	local global_err = not global and origin or nil
+	global = global and qbin.qemu(global)
 	if global_err then
 		add(out, "global config", "FAIL", "%s", global_err)
 	end

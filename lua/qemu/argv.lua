@@ -30,7 +30,8 @@ function M.build(cfg)
 	for i, d in ipairs(cfg.disks) do
 		local id = "hd" .. (i - 1)
 		add("-drive", "file=" .. esc(d.path) .. ",format=" .. d.format ..
-			",if=none,id=" .. id .. (d.cache and ",cache=" .. d.cache or ""))
+			",if=none,id=" .. id .. (d.cache and ",cache=" .. d.cache or "") ..
+			(d.readonly and ",readonly=on" or ""))
 		add("-device", "virtio-blk-pci,drive=" .. id)
 	end
 	-- After the disks: the guest's first virtio disks stay its own.

@@ -27,6 +27,9 @@ done
 "$top/tests/luarun" "$top/tests/bench/ulua.lua" 100 "$top"
 # startall/stopall of ten guests: one run (each step boots ten guests).
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"
+# create (20G qcow2), clone --linked, snapshot create of a stopped VM:
+# no guest, 10 runs each (their own config directory).
+NVQCTL_CONFDIR=$tmp/disks "$top/tests/luarun" "$top/tests/bench/disks.lua" 10 "$top"
 # Bridge NICs: start cost, taps and descriptors after 50 cycles.
 sh "$top/tests/bench/net.sh" 10
 # The cloud-init seed: build and unchanged-start cost.

@@ -105,17 +105,27 @@ rm "$NVQCTL_CONFDIR/vm/db.conf"
 
 : >"$GLOBAL"
 printf 'ACCEL=tcg\nQEMU_BIN=%s\n' "$FAKE" | vmconf web
-run "$NVQCTL" host
+# The default QEMU_BIN (empty): pkgsrc's, else qemu-system-x86_64 on
+# PATH (here the fake, put there under that name).
+ln -s "$FAKE" "$TMP/bin/qemu-system-x86_64"
+mkdir -p "$TMP/nobin"
 default=/usr/pkg/bin/qemu-system-x86_64
 if [ ! -e "$default" ]; then
-	like "$(line "qemu $default")" \
-	    "WARN  qemu $default: does not exist (the default QEMU_BIN; used by no VM)" \
-	    "the default QEMU_BIN, missing and unused: a WARN"
+	printf 'ACCEL=tcg\n' | vmconf db
+	run env PATH="$TMP/bin:$PATH" "$NVQCTL" host
+	like "$(line "qemu $TMP/bin/qemu-system-x86_64")" \
+	    "PASS  qemu $TMP/bin/qemu-system-x86_64: QEMU 8.2.2 (the default QEMU_BIN, found on PATH; used by db)" \
+	    "the default QEMU_BIN: the one on PATH when pkgsrc's is absent"
+	rm "$NVQCTL_CONFDIR/vm/db.conf"
+	run env PATH="$TMP/nobin" "$NVQCTL" host
+	like "$(line "qemu qemu-system-x86_64")" \
+	    "WARN  qemu qemu-system-x86_64: not found in PATH (the default QEMU_BIN; used by no VM)" \
+	    "the default QEMU_BIN, found nowhere and unused: a WARN"
 	is "$RC" 0 "an unused missing default: exit 0"
 	printf 'ACCEL=tcg\n' | vmconf db
-	run "$NVQCTL" host
-	like "$(line "qemu $default")" "FAIL  qemu $default: *used by db)" \
-	    "the default QEMU_BIN, missing and used by a VM: a FAIL"
+	run env PATH="$TMP/nobin" "$NVQCTL" host
+	like "$(line "qemu qemu-system-x86_64")" "FAIL  qemu qemu-system-x86_64: *used by db)" \
+	    "the default QEMU_BIN, found nowhere and used by a VM: a FAIL"
 	is "$RC" 1 "a used missing default: exit 1"
 	rm "$NVQCTL_CONFDIR/vm/db.conf"
 fi

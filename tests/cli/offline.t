@@ -78,6 +78,7 @@ DISKS="
 "
 NETWORK="tap0:52:54:00:12:34:56"
 GUEST_AGENT=yes
+ACCEL=nvmm
 EOF
 cat >> "$VMDIR/tricky.conf" <<'EOF'
 EXTRA_ARGS="-append 'a;b \$HOME * ~ \`x\`' -x \"it's\" -y 'back\slash' -z ''"
@@ -143,7 +144,7 @@ ok $? "a config with \$(...): nothing ran"
 run "$NVQCTL" create web1
 is "$RC" 0 "create: exit 0"
 like "$OUT" "created $VMDIR/web1.conf*" "create: says where"
-grep -q '^VMDIR=/usr/xendata/web1$' "$VMDIR/web1.conf"
+grep -q '^# nvqctl configuration of the VM "web1"\.$' "$VMDIR/web1.conf"
 ok $? "create: the name is filled in"
 ! grep -q example "$VMDIR/web1.conf"
 ok $? "create: no placeholder left"
@@ -182,7 +183,7 @@ chmod +x "$TMP/ed-sed" "$TMP/ed-append"
 
 leftovers() { ls -A "$VMDIR" | grep -v '^[A-Za-z0-9_-]*\.conf$'; }
 
-EDITOR="$TMP/ed-sed" SEDEXPR='s/^NCPU=2$/NCPU=3/' \
+EDITOR="$TMP/ed-sed" SEDEXPR='s/^#NCPU=1$/NCPU=3/' \
     run "$NVQCTL" config web1 </dev/null
 is "$RC" 0 "config: a valid edit, exit 0"
 like "$OUT" "*web1.conf: saved*" "config: says it saved"
@@ -212,7 +213,7 @@ is "$RC" 1 "config: a command in the file, exit 1"
 ok $? "config: the command did not run"
 is "$(cksum < "$VMDIR/web1.conf")" "$sum" "config: old file still untouched"
 
-EDITOR="sh $TMP/ed-sed" SEDEXPR='s/^MEMORY=2048$/MEMORY=4G/' \
+EDITOR="sh $TMP/ed-sed" SEDEXPR='s/^#MEMORY=1024$/MEMORY=4G/' \
     run "$NVQCTL" config web1 </dev/null
 is "$RC" 0 "config: EDITOR with an argument"
 grep -q '^MEMORY=4G$' "$VMDIR/web1.conf"

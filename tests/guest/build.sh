@@ -207,6 +207,15 @@ while read -r m; do
 	printf '%s\n' "$n" >>"$root/lib/modules/load.list"
 done <"$scratch/modules"
 say "modules (load order): $(tr '\n' ' ' <"$root/lib/modules/load.list")"
+# Loaded only by the nvq.disks switch (init): virtio_blk, after the
+# dependencies it does not share with the list above.
+mod_closure virtio_blk | while read -r m; do
+	n=$(printf '%s' "$m" | tr - _)
+	grep -qx "$n" "$root/lib/modules/load.list" && continue
+	mod_cat "$(mod_file "$m")" >"$root/lib/modules/$n.ko"
+	printf '%s\n' "$n"
+done >"$root/lib/modules/disks.list"
+say "modules for nvq.disks: $(tr '\n' ' ' <"$root/lib/modules/disks.list")"
 
 # Loaded only with nvq.cidata (init): virtio disks, FAT and ISO9660 for a
 # cloud-init seed, the IDE CD-ROM for an ISO; those of load.list skipped.

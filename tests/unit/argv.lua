@@ -11,6 +11,8 @@ local core = require "nvq.core"
 local paths = require "base.paths"
 local qemuargv = require "qemu.argv"
 
+-- QEMU_BIN's default: pkgsrc's QEMU, else the one on PATH.
+local QBIN = require("qemu.bin").qemu("")
 local CONF = paths.confdir()
 local RUN = paths.rundir()
 assert(core.mkdir(CONF, "755") and core.mkdir(CONF .. "/vm", "755"))
@@ -61,7 +63,7 @@ GUEST_AGENT_METHOD=isa-serial
 ]]
 local R = RUN .. "/myvm"
 t.same(argv("myvm", readme), cat({
-	"/usr/pkg/bin/qemu-system-x86_64", "-name", "myvm", "-cpu", "host",
+	QBIN, "-name", "myvm", "-cpu", "host",
 	"-smp", "cpus=4", "-accel", "nvmm", "-m", "4096",
 	"-drive", "file=/usr/xendata/myvm/root.img,format=raw,if=none,id=hd0",
 	"-device", "virtio-blk-pci,drive=hd0",
@@ -109,7 +111,7 @@ SHUTDOWN_TIMEOUT=120
 ]]
 local E = RUN .. "/example"
 local want_example = cat({
-	"/usr/pkg/bin/qemu-system-x86_64", "-name", "example", "-cpu", "host",
+	QBIN, "-name", "example", "-cpu", "host",
 	"-smp", "cpus=2", "-accel", "nvmm", "-m", "2048",
 	"-drive", "file=/usr/xendata/example/root.img,format=raw,if=none,id=hd0",
 	"-device", "virtio-blk-pci,drive=hd0",
@@ -123,19 +125,33 @@ local want_example = cat({
 	"-serial", "unix:" .. E .. "/serial.sock,server=on,wait=off",
 }, tail("example"))
 t.same(argv("example", old_example), want_example, "the old example.conf")
-t.same(argv("example", (require "core.example_conf")), want_example,
-	"the new examples/vm.conf gives the same command line")
+-- The example writes no disk or NIC that was not made: with the old
+-- one's set in it (as create and conf/edit set them), the same machine.
+local edit = require "conf.edit"
+local ex = require "core.example_conf"
+local file = CONF .. "/vm/example.conf"
+for _, kv in ipairs({ { "NCPU", "2" }, { "MEMORY", "2048" },
+	{ "ACCEL", "nvmm" }, { "DISKS", edit.list({
+		"/usr/xendata/example/root.img:raw",
+		"/usr/xendata/example/home.img:raw" }) },
+	{ "NETWORK", edit.list({ "tap0" }) } }) do
+	ex = assert(edit.set(ex, file, kv[1], kv[2]))
+end
+t.same(argv("example", ex), want_example,
+	"the new examples/vm.conf, its keys set, gives the same command line")
 
 -- No NETWORK: -nic none where the network section would be.
-local a = argv("t", "DISKS=/vm/a.img\nSERIAL=no\nVIRTIO_RNG=no\n")
+local a = argv("t", "ACCEL=nvmm\nDISKS=/vm/a.img:raw:ro\nSERIAL=no\n" ..
+	"VIRTIO_RNG=no\n")
 t.same(a, cat({
-	"/usr/pkg/bin/qemu-system-x86_64", "-name", "t", "-cpu", "host",
+	QBIN, "-name", "t", "-cpu", "host",
 	"-smp", "cpus=1", "-accel", "nvmm", "-m", "1024",
-	"-drive", "file=/vm/a.img,format=raw,if=none,id=hd0",
+	"-drive", "file=/vm/a.img,format=raw,if=none,id=hd0,readonly=on",
 	"-device", "virtio-blk-pci,drive=hd0",
 	"-nic", "none",
 	"-display", "none", "-rtc", "base=localtime",
-}, tail("t")), "no NETWORK gives -nic none; SERIAL=no and VIRTIO_RNG=no")
+}, tail("t")), "no NETWORK gives -nic none; SERIAL=no and VIRTIO_RNG=no; " ..
+	"a read-only disk")
 
 -- The agent over virtio-serial; cache mode; memory suffix; auto accel.
 a = argv("t", [[

@@ -49,11 +49,13 @@ local c = vm("")
 t.is(c.name, "t", "cfg.name")
 t.is(c.file, VMFILE, "cfg.file")
 t.is(c.global_file, nil, "no global file")
-t.is(c.QEMU_BIN, "/usr/pkg/bin/qemu-system-x86_64", "default QEMU_BIN")
-t.is(c.ACCEL, "nvmm", "default ACCEL")
-t.is(c.accel, "nvmm", "nvmm is not resolved")
+t.is(c.QEMU_BIN, require("qemu.bin").qemu(""),
+	"default QEMU_BIN: found on this host")
+t.is(c.ACCEL, "auto", "default ACCEL")
 t.is(c.CPU, "host", "default CPU")
-t.is(c.cpu, "host", "host stays host under nvmm")
+local cn = vm("ACCEL=nvmm\n")
+t.is(cn.accel, "nvmm", "nvmm is not resolved")
+t.is(cn.cpu, "host", "host stays host under nvmm")
 t.is(math.type(c.NCPU) .. c.NCPU, "integer1", "default NCPU is the integer 1")
 t.is(math.type(c.MEMORY) .. c.MEMORY, "integer1024", "default MEMORY 1024")
 t.is(c.DISPLAY_OPT, "none", "default DISPLAY_OPT")
@@ -103,7 +105,7 @@ DISKS="
 
 	/vm/b.img:qcow2:writeback
   /vm/c.img::none
-/vm/d.img
+/vm/d.img:raw:ro
 "
 NETWORK='
   tap0:52:54:00:AB:cd:ef
@@ -117,6 +119,8 @@ t.same(fields(c.disks, "format"), { "raw", "qcow2", "raw", "raw" },
 t.same(fields(c.disks, "cache"), { "-", "writeback", "none", "-" },
 	"disk cache modes, none when left out")
 t.same(fields(c.disks, "line"), { 2, 4, 5, 6 }, "each disk knows its line")
+t.same(fields(c.disks, "readonly"), { false, false, false, true },
+	"ro: read-only")
 t.same(fields(c.nets, "tap"), { "tap0", "tap1" }, "NETWORK in single quotes")
 t.same(fields(c.nets, "mac"), { "52:54:00:AB:cd:ef", "52:54:3b:ce:d4:56" },
 	"MAC is everything after the first colon; without one, derived")
@@ -376,7 +380,6 @@ bad("ACCEL", "xen", "'xen' is not one of: nvmm, kvm, tcg, auto")
 bad("ACCEL", "KVM", "'KVM' is not one of: nvmm, kvm, tcg, auto")
 bad("CPU", '"host cpu"', "'host cpu' is not a CPU model")
 bad("DISPLAY_OPT", "'vnc :1'", "'vnc :1' is not a -display value")
-bad("QEMU_BIN", "", "empty")
 for _, k in ipairs({ "SERIAL", "GUEST_AGENT", "VIRTIO_RNG", "SHUTDOWN_FORCE" }) do
 	bad(k, "true", "'true' is neither yes nor no", 2)
 end
@@ -481,7 +484,11 @@ bad_entry("DISKS", { "/a.img", "/b.img:vmdk" },
 	"4: DISKS: 'vmdk' is not one of: raw, qcow2")
 bad_entry("DISKS", { "/a.img:raw:fast" }, "3: DISKS: 'fast' is not one of: " ..
 	"none, writeback, writethrough, directsync, unsafe")
-bad_entry("DISKS", { "/a.img:raw:none:x" }, "3: DISKS: 'none:x' is not one of")
+bad_entry("DISKS", { "/a.img:raw:none:x" }, "3: DISKS: 'x' is not one of")
+bad_entry("DISKS", { "/a.img:raw:none:ro:ro" }, "3: DISKS: 'none:ro:ro': " ..
+	"a cache mode and ro at most once each")
+bad_entry("DISKS", { "/a.img:raw:none:none" }, "3: DISKS: 'none:none': " ..
+	"a cache mode and ro at most once each")
 bad_entry("DISKS", { "/a.img", ":raw" }, "4: DISKS: ':raw': empty disk path")
 bad_entry("DISKS", { "/a.img", "/b.img", "/a.img:qcow2" },
 	"5: DISKS: disk /a.img is listed twice (also line 3)")
@@ -712,9 +719,32 @@ local ex = io.open(arg[0]:match("^(.*)/") .. "/../../examples/vm.conf"):read("a"
 t.is(require "core.example_conf", ex, "the embedded example is examples/vm.conf")
 c = vm(ex, "dryrun")
 t.is(c.NCPU .. " " .. c.MEMORY .. " " .. #c.disks .. " " .. #c.nets,
-	"2 2048 2 1", "examples/vm.conf parses")
-c = vm(require("cmd.create").text("web-1"), "list")
-t.is(c.disks[1].path, "/usr/xendata/web-1/root.img", "create fills the name in")
+	"1 1024 0 0", "examples/vm.conf parses: no disk, no NIC")
+t.ok(require("cmd.create").text("web-1"):find(
+	'# nvqctl configuration of the VM "web-1".', 1, true),
+	"create fills the name in")
+
+-- conf/edit: one key changed, every other byte kept.
+do
+	local edit = require "conf.edit"
+	local src = "# head\nNCPU=2 # two\nDISKS=\"\n\t/a:raw\n\"\nMEMORY=64\n"
+	local out = edit.set(src, "f", "DISKS", edit.list({ "/a:raw", "/b c" }))
+	t.is(out, "# head\nNCPU=2 # two\nDISKS=\"\n\t/a:raw\n\t/b c\n\"\n" ..
+		"MEMORY=64\n", "edit.set: the assignment replaced, the rest kept")
+	t.is(edit.set("#NCPU=1\nSERIAL=no\n", "f", "NCPU", "4"),
+	"NCPU=4\nSERIAL=no\n",
+		"edit.set: a commented default becomes the assignment")
+	t.is(edit.set("SERIAL=no", "f", "NCPU", "4"), "SERIAL=no\nNCPU=4\n",
+		"edit.set: else appended")
+	t.is(edit.set("NCPU=1\n", "f", "EXTRA_ARGS", 'a "$b" `c` \\'),
+		'NCPU=1\nEXTRA_ARGS="a \\"\\$b\\" \\`c\\` \\\\"\n',
+		"edit.set: quoted so that it reads back as written")
+	local back = vm(edit.set("", "f", "EXTRA_ARGS", 'a "$b" `c` \\'), "list")
+	t.is(back.EXTRA_ARGS, 'a "$b" `c` \\', "edit.set: read back the same")
+	t.is(select(2, edit.set("", "f", "EXTRA_ARGS", "a\1")),
+		"EXTRA_ARGS: a control character cannot be written to a config",
+		"edit.set: a control character refused")
+end
 t.ok(pcall(vm, "", "list", io.open(arg[0]:match("^(.*)/") ..
 	"/../../examples/nvqctl.conf"):read("a")), "examples/nvqctl.conf parses")
 

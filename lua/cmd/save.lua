@@ -1,6 +1,6 @@
 -- save <vm>: the guest's state to VM_DIR/<vm>, and QEMU stopped; the
 -- next start restores it.
-local save = require "vm.save"
+local save = require "vm.saver"
 local util = require "base.util"
 local vmarg = require "vm.arg"
 

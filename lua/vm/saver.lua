@@ -1,4 +1,4 @@
--- vm/save.lua: save a running VM's state to VM_DIR/NAME and stop it, as
+-- vm/saver.lua: save a running VM's state to VM_DIR/NAME and stop it, as
 -- libvirt's managedsave does: pause, migrate to a descriptor QEMU writes
 -- itself (QMP getfd: no pipe, no cat), sync, quit.
 local core = require "nvq.core"

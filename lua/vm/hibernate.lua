@@ -26,6 +26,7 @@ function M.hibernate(v, deadline, ctx)
 	if not gone then
 		return nil, "the guest did not hibernate in time"
 	end
+	v:log("hibernated")
 	poststop.fire(v, "hibernated", { context = ctx or "host-shutdown",
 		deadline = deadline })
 	v:clear_stale()

@@ -27,5 +27,7 @@ done
 "$top/tests/luarun" "$top/tests/bench/ulua.lua" 100 "$top"
 # startall/stopall of ten guests: one run (each step boots ten guests).
 "$top/tests/luarun" "$top/tests/bench/orch.lua" "$top"
+# save and restore of a 1 GiB guest holding 400 MB of random data.
+sh "$top/tests/bench/save.sh" 5
 # Bridge NICs: start cost, taps and descriptors after 50 cycles.
 sh "$top/tests/bench/net.sh" 10

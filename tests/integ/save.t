@@ -34,6 +34,16 @@ echo HOST_SHUTDOWN=save >>"$NVQCTL_CONFDIR/vm/s4.conf"
 guest_vm big isa-serial nvq.fill=100
 sed -i 's/^MEMORY=.*/MEMORY=1024M/' "$NVQCTL_CONFDIR/vm/big.conf"
 
+# The hooks see a save (reason "saved") and a restore.
+mkdir -p "$NVQCTL_CONFDIR/hooks"
+cat >"$NVQCTL_CONFDIR/hooks/s1.lua" <<'LUA'
+return {
+	pre_stop = function(vm, ev) vm:log("HOOK pre_stop %s", tostring(ev.reason)) end,
+	post_stop = function(vm, ev) vm:log("HOOK post_stop %s", tostring(ev.reason)) end,
+	post_start = function(vm, ev) vm:log("HOOK post_start %s", tostring(ev.restored)) end,
+}
+LUA
+
 for v in s1 s2 s3 s4 big; do "$NVQCTL" start $v >/dev/null 2>"$TMP/start-$v" & done
 wait
 for v in s1 s2 s3 s4 big; do
@@ -81,6 +91,8 @@ u1=$(guest_uptime s1)
 run "$NVQCTL" save s1
 is "$RC" 0 "save: exit 0"
 like "$OUT" "*s1: saved (*) after *s*" "save: says so, with the size"
+like "$OUT" "*HOOK pre_stop saved*HOOK post_stop saved*" \
+    "save: pre_stop and post_stop see reason saved"
 [ -s "$VMS/s1/state" ] && [ -s "$VMS/s1/state.json" ] && [ ! -e "$VMS/s1/state.part" ]
 ok $? "save: state and sidecar written, no part file left"
 [ -z "$(qemu_pid s1)" ] || gone "$(qemu_pid s1)"
@@ -95,6 +107,7 @@ sleep 3
 run "$NVQCTL" start s1
 is "$RC" 0 "restore: exit 0"
 like "$OUT" "*s1: restored, pid*" "restore: says restored"
+like "$OUT" "*HOOK post_start true*" "restore: post_start sees restored"
 u2=$(guest_uptime s1)
 diag "uptime before save: ${u1}s, after restore: ${u2}s"
 [ -n "$u1" ] && [ -n "$u2" ] && [ "$u2" -ge "$u1" ] && [ "$u1" -ge 3 ]
@@ -119,6 +132,7 @@ is "$RC" 0 "start --fresh: exit 0"
 like "$ERR" "*discarding its saved state*loses what was in its memory*" \
     "start --fresh: warns"
 like "$OUT" "*s1: started, pid*" "start --fresh: a fresh boot"
+like "$OUT" "*HOOK post_start false*" "start --fresh: post_start sees a boot"
 [ ! -e "$VMS/s1/state" ]
 ok $? "start --fresh: the state is gone"
 
@@ -187,3 +201,11 @@ ok $? "startall --json: s1, s2 restored; s3, s4 booted"
 like "$ERR" "*s1: restored*s3: started*" "startall: restores come first"
 [ ! -e "$VMS/s1/state" ] && [ ! -e "$VMS/s2/state" ]
 ok $? "startall: the states are gone"
+
+# HOST_SHUTDOWN=hibernate: this guest cannot (no swap): the ladder.
+echo HOST_SHUTDOWN=hibernate >>"$NVQCTL_CONFDIR/vm/s3.conf"
+run "$NVQCTL" stopall s3
+is "$RC" 0 "hibernate: stopall exit 0"
+like "$OUT$ERR" "*s3*hibernate failed*shutting it down instead*" \
+    "hibernate: refused by the guest, said"
+like "$OUT" "*s3 * stopped by *(hibernate failed*" "hibernate: summary says the ladder stopped it"

@@ -30,7 +30,7 @@ mkdir -p "$NVQCTL_CONFDIR/vm"
 echo "VM_DIR=$tmp/vms" >"$NVQCTL_CONFDIR/nvqctl.conf"
 
 now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f\n", b - a }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Until the guest agent answers (60 s at most).
@@ -90,7 +90,25 @@ for mem in $mems; do
 		agent_up $vm
 		since "$t0" >>"$tmp/restore"
 	done
-	"$nvq" kill $vm >/dev/null 2>&1
+	# Plain QEMU by hand, as the issue's baseline: the same command line
+	# with -incoming "exec:cat FILE", query-migrate until completed,
+	# cont, agent.
+	"$nvq" save $vm >/dev/null
+	mv "$tmp/vms/$vm/state" "$tmp/plain.state"
+	rm -f "$tmp/vms/$vm/state.json"
+	: >"$tmp/plain"
+	for _ in $(seq "$runs"); do
+		t0=$(now)
+		eval "$("$nvq" dryrun $vm) -incoming 'exec:cat $tmp/plain.state'"
+		until "$nvq" qmp $vm query-migrate 2>/dev/null |
+		    grep -q '"completed"'; do sleep 0.02; done
+		"$nvq" qmp $vm cont >/dev/null
+		agent_up $vm
+		since "$t0" >>"$tmp/plain"
+		"$nvq" kill $vm >/dev/null 2>&1
+	done
+	rm -f "$tmp/plain.state"
+	p=$(median <"$tmp/plain")
 	s=$(median <"$tmp/save") d=$(median <"$tmp/dd")
 	r=$(median <"$tmp/restore") c=$(median <"$tmp/cold")
 	mb=$(median <"$tmp/size" | awk '{ printf "%.0f", $1 / 1e6 }')
@@ -100,5 +118,6 @@ for mem in $mems; do
 	echo "  dd:      ${d}s for the same size, conv=fsync; save/dd =" \
 	    "$(awk -v a="$s" -v b="$d" 'BEGIN { printf "%.2f", a / b }')"
 	echo "  restore: ${r}s start to agent answering (runs: $(tr '\n' ' ' <"$tmp/restore"))"
+	echo "  plain:   ${p}s plain QEMU, -incoming exec:cat, to agent answering (runs: $(tr '\n' ' ' <"$tmp/plain"))"
 	echo "  cold:    ${c}s start to agent answering (runs: $(tr '\n' ' ' <"$tmp/cold"))"
 done

@@ -189,9 +189,11 @@ l_sendfd(lua_State *L)
 	size_t len;
 	const char *data = luaL_checklstring(L, 3, &len);
 	double deadline = nvq_checkdeadline(L, 4);
+	/* NetBSD's CMSG_SPACE calls a function (__cmsg_alignbytes): not a
+	 * constant, so the buffer is sized generously and checked. */
 	union {
 		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
+		char		buf[64];
 	} cm;
 	struct cmsghdr *cmsg;
 	struct msghdr msg;
@@ -199,6 +201,8 @@ l_sendfd(lua_State *L)
 	ssize_t n;
 
 	luaL_argcheck(L, len > 0, 3, "nothing to send the descriptor with");
+	if (CMSG_SPACE(sizeof(int)) > sizeof(cm.buf))
+		return luaL_error(L, "sendfd: control buffer too small");
 	memset(&msg, 0, sizeof(msg));
 	memset(&cm, 0, sizeof(cm));
 	iov.iov_base = (void *)data;
@@ -206,7 +210,7 @@ l_sendfd(lua_State *L)
 	msg.msg_iov = &iov;
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
-	msg.msg_controllen = sizeof(cm.buf);
+	msg.msg_controllen = CMSG_SPACE(sizeof(int));
 	cmsg = CMSG_FIRSTHDR(&msg);
 	cmsg->cmsg_level = SOL_SOCKET;
 	cmsg->cmsg_type = SCM_RIGHTS;

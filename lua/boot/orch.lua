@@ -17,6 +17,7 @@ local hibernate = require "vm.hibernate"
 local lifecycle = require "vm.lifecycle"
 local poststop = require "vm.poststop"
 local ready = require "boot.ready"
+local recover = require "vm.recover"
 local savefile = require "vm.savefile"
 local saver = require "vm.saver"
 local util = require "base.util"
@@ -115,6 +116,7 @@ local function start_body(opt)
 	return function(v, send)
 		local lk, why = lock(v)
 		if not lk then return send("failed", why) end
+		call(recover.recover, v)
 		local pid = v:alive()
 		local watcher
 		-- What the console said before now is gone: a VM that runs
@@ -187,6 +189,9 @@ local function stop_body(opt)
 		-- (the policy forces it).
 		local lk, why = lock(v, math.max(1, opt.deadline - core.now()))
 		if not lk then return send("left", why) end
+		-- A save cut off earlier left the guest paused: it runs again
+		-- first, or no ladder could reach it.
+		call(recover.recover, v)
 		if not v:alive() then
 			poststop.fire(v, "exited", { context = "host-shutdown",
 				deadline = opt.deadline })
@@ -196,8 +201,9 @@ local function stop_body(opt)
 		if other_action(v, send, opt) then return end
 		if not v:alive() then return send("stopped", "exited") end
 		local rung
-		local timeout = math.max(1, math.min(opt.timeout,
-			opt.deadline - core.now()))
+		-- In whole seconds: the shutdown policy says them.
+		local timeout = math.max(1, math.floor(math.min(opt.timeout,
+			opt.deadline - core.now())))
 		rung, why = call(lifecycle.stop, v, { timeout = timeout,
 			force = false, context = "host-shutdown",
 			deadline = opt.deadline })

@@ -72,7 +72,8 @@ function M.apply(rec, task, kind, arg)
 			.. (rec.fallback and " (" .. rec.fallback .. ")" or "")
 		rec.ok, rec.forced, rec.rung = true, forced, arg
 	elseif kind == "forced" then
-		rec.result = "stopped by " .. arg .. " (forced)"
+		rec.result = "stopped by " .. arg .. " (forced)" ..
+			(rec.fallback and " (" .. rec.fallback .. ")" or "")
 		rec.ok, rec.forced, rec.rung = true, true, arg
 	elseif kind == "gone" then
 		-- Nothing to force: not running, or stopped since a task gave

@@ -91,7 +91,7 @@ u1=$(guest_uptime s1)
 run "$NVQCTL" save s1
 is "$RC" 0 "save: exit 0"
 like "$OUT" "*s1: saved (*) after *s*" "save: says so, with the size"
-like "$OUT" "*HOOK pre_stop saved*HOOK post_stop saved*" \
+like "$OUT$ERR" "*HOOK pre_stop saved*HOOK post_stop saved*" \
     "save: pre_stop and post_stop see reason saved"
 [ -s "$VMS/s1/state" ] && [ -s "$VMS/s1/state.json" ] && [ ! -e "$VMS/s1/state.part" ]
 ok $? "save: state and sidecar written, no part file left"
@@ -107,7 +107,7 @@ sleep 3
 run "$NVQCTL" start s1
 is "$RC" 0 "restore: exit 0"
 like "$OUT" "*s1: restored, pid*" "restore: says restored"
-like "$OUT" "*HOOK post_start true*" "restore: post_start sees restored"
+like "$OUT$ERR" "*HOOK post_start true*" "restore: post_start sees restored"
 u2=$(guest_uptime s1)
 diag "uptime before save: ${u1}s, after restore: ${u2}s"
 [ -n "$u1" ] && [ -n "$u2" ] && [ "$u2" -ge "$u1" ] && [ "$u1" -ge 3 ]
@@ -132,7 +132,7 @@ is "$RC" 0 "start --fresh: exit 0"
 like "$ERR" "*discarding its saved state*loses what was in its memory*" \
     "start --fresh: warns"
 like "$OUT" "*s1: started, pid*" "start --fresh: a fresh boot"
-like "$OUT" "*HOOK post_start false*" "start --fresh: post_start sees a boot"
+like "$OUT$ERR" "*HOOK post_start false*" "start --fresh: post_start sees a boot"
 [ ! -e "$VMS/s1/state" ]
 ok $? "start --fresh: the state is gone"
 
@@ -204,8 +204,9 @@ ok $? "startall: the states are gone"
 
 # HOST_SHUTDOWN=hibernate: this guest cannot (no swap): the ladder.
 echo HOST_SHUTDOWN=hibernate >>"$NVQCTL_CONFDIR/vm/s3.conf"
+wait_ready s3 120 >/dev/null 2>&1
 run "$NVQCTL" stopall s3
 is "$RC" 0 "hibernate: stopall exit 0"
-like "$OUT$ERR" "*s3*hibernate failed*shutting it down instead*" \
+like "$OUT$ERR" "*s3*hibernate failed: the guest cannot hibernate*shutting it down instead*" \
     "hibernate: refused by the guest, said"
 like "$OUT" "*s3 * stopped by *(hibernate failed*" "hibernate: summary says the ladder stopped it"

@@ -73,12 +73,19 @@ for mem in $mems; do
 	"$top/tests/luarun" "$top/tests/integ/serial.lua" \
 	    "$NVQCTL_RUNDIR/$vm/serial.sock" ping 600 >/dev/null
 	: >"$tmp/save"; : >"$tmp/size"; : >"$tmp/dd"; : >"$tmp/restore"
+	: >"$tmp/plain"
+	# Each run: nvqctl save; a dd of that size; nvqctl start (restore)
+	# to the agent; then, under the same load, plain QEMU by hand as
+	# the issue's baseline: the same command line with -incoming
+	# "exec:cat FILE" (a copy of the state), query-migrate until
+	# completed, cont, agent.  The next run saves that guest.
 	for _ in $(seq "$runs"); do
 		t0=$(now)
 		"$nvq" save $vm >/dev/null
 		since "$t0" >>"$tmp/save"
 		size=$(stat -c %s "$tmp/vms/$vm/state")
 		echo "$size" >>"$tmp/size"
+		cp "$tmp/vms/$vm/state" "$tmp/plain.state"
 		sync
 		t0=$(now)
 		dd if=/dev/zero of="$tmp/vms/dd" bs=1M \
@@ -89,15 +96,7 @@ for mem in $mems; do
 		"$nvq" start $vm >/dev/null
 		agent_up $vm
 		since "$t0" >>"$tmp/restore"
-	done
-	# Plain QEMU by hand, as the issue's baseline: the same command line
-	# with -incoming "exec:cat FILE", query-migrate until completed,
-	# cont, agent.
-	"$nvq" save $vm >/dev/null
-	mv "$tmp/vms/$vm/state" "$tmp/plain.state"
-	rm -f "$tmp/vms/$vm/state.json"
-	: >"$tmp/plain"
-	for _ in $(seq "$runs"); do
+		"$nvq" kill $vm >/dev/null 2>&1
 		t0=$(now)
 		eval "$("$nvq" dryrun $vm) -incoming 'exec:cat $tmp/plain.state'"
 		until "$nvq" qmp $vm query-migrate 2>/dev/null |
@@ -105,9 +104,9 @@ for mem in $mems; do
 		"$nvq" qmp $vm cont >/dev/null
 		agent_up $vm
 		since "$t0" >>"$tmp/plain"
-		"$nvq" kill $vm >/dev/null 2>&1
+		rm -f "$tmp/plain.state"
 	done
-	rm -f "$tmp/plain.state"
+	"$nvq" kill $vm >/dev/null 2>&1
 	p=$(median <"$tmp/plain")
 	s=$(median <"$tmp/save") d=$(median <"$tmp/dd")
 	r=$(median <"$tmp/restore") c=$(median <"$tmp/cold")

@@ -57,4 +57,28 @@ t.like(savefile.mismatch("vm1", meta, a3, cfg) or "",
 t.like(savefile.mismatch("vm1", meta, a2, { disks = {} }) or "",
 	"disks differ", "a disk removed from the config is refused")
 
+-- A save cut off with no QEMU left: complete (sidecar written, sizes
+-- agree) is kept as a saved state; anything else goes.
+local recover = require "vm.recover"
+local vm = require "vm.handle"
+local function cut(name, size, meta)
+	local g = savefile.files(name)
+	savefile.make_dir(g)
+	io.open(g.part, "wb"):write(string.rep("s", size)):close()
+	if meta then savefile.write_meta(g, { size = meta }) end
+	return g, vm.open(name, {})
+end
+local g, v = cut("vm2", 10, 10)
+t.ok(recover.recover(v), "cut off after the sidecar: recovered")
+t.ok(core.stat(g.state) and not core.stat(g.part) and savefile.saved("vm2"),
+	"... into a saved state")
+g, v = cut("vm3", 10, 9)
+recover.recover(v)
+t.ok(not core.stat(g.part) and not core.stat(g.state) and
+	not core.stat(g.meta), "a sidecar that disagrees: all removed")
+g, v = cut("vm4", 10)
+recover.recover(v)
+t.ok(not core.stat(g.part) and not savefile.saved("vm4"),
+	"no sidecar: the part file is removed, nothing is restored")
+
 return t.done()

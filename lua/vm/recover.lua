@@ -23,6 +23,9 @@ end
 -- The guest paused by the save runs on: whether it does.
 local function resume(v)
 	v:qmp_call("migrate_cancel", nil, core.now() + QMP_WAIT)
+	-- Until QEMU has let go of the stream: a save right after would
+	-- be refused.
+	savefile.settle(v, QMP_WAIT)
 	local st = v:qmp_call("query-status", nil, core.now() + QMP_WAIT)
 	local s = type(st) == "table" and st.status
 	-- After the cancel the migration ends within a moment.

@@ -123,6 +123,23 @@ function M.mismatch(name, meta, argv, cfg)
 	end
 end
 
+-- Waits (up to wait seconds) while a migration is still under way or
+-- being cancelled (a save just undone): QEMU refuses a new one then.
+-- QEMU's last migration status, or nil when QMP did not answer.
+local BUSY = { setup = true, active = true, cancelling = true,
+	["pre-switchover"] = true, device = true }
+function M.settle(v, wait)
+	local until_ = core.now() + wait
+	while true do
+		local r = v:qmp_call("query-migrate", nil, core.now() + wait)
+		local st = type(r) == "table" and (r.status or "none")
+		if not st or not BUSY[st] or core.now() >= until_ then
+			return st, r
+		end
+		core.sleep(0.05)
+	end
+end
+
 -- Writes the sidecar (atomically): true | nil, why.
 function M.write_meta(f, m)
 	m.version = M.VERSION

@@ -24,16 +24,15 @@ local FDNAME = "nvqsave"
 function M.blocker(v, deadline)
 	deadline = deadline or core.now() + QMP_WAIT
 	if v:accel() == "nvmm" then return "NVMM: Migration not supported" end
-	local r, why = v:qmp_call("query-migrate", nil, deadline)
-	if type(r) ~= "table" then
-		return "QMP does not answer: " .. tostring(why)
-	end
+	local st, r = savefile.settle(v, math.max(0, deadline - core.now()))
+	if not st then return "QMP does not answer" end
 	local reasons = r["blocked-reasons"]
 	if type(reasons) == "table" and #reasons > 0 then
 		return table.concat(reasons, "; ")
 	end
-	if r.status == "active" or r.status == "setup" then
-		return "a migration is already running"
+	if st ~= "none" and st ~= "completed" and st ~= "failed" and
+	    st ~= "cancelled" then
+		return "a migration is under way (" .. st .. ")"
 	end
 end
 
@@ -92,6 +91,7 @@ end
 -- The guest runs again after a save that failed once it was paused.
 local function undo(v, f, fd, was_running)
 	v:qmp_call("migrate_cancel", nil, core.now() + QMP_WAIT)
+	savefile.settle(v, QMP_WAIT)
 	if was_running then v:qmp_call("cont", nil, core.now() + QMP_WAIT) end
 	if fd then core.fdclose(fd) end
 	os.remove(f.part)

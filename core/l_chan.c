@@ -4,7 +4,9 @@
  * agent clients (lua/proto/qmpconn.lua, lua/proto/qga.lua) and the console relay.
  * Lines are bounded: what the peer sends is not trusted to end.
  */
+#include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <netinet/in.h>
@@ -170,6 +172,64 @@ l_send(lua_State *L)
 	}
 	lua_pushboolean(L, 1);
 	return 1;
+}
+
+/*
+ * c:sendfd(fd, data, deadline) -> true | nil, msg: data's first byte
+ * carries a copy of descriptor fd (SCM_RIGHTS), the rest is sent as
+ * send() does.  QEMU's QMP getfd takes the descriptor that came with
+ * the command's bytes: a file handed over this way is written by QEMU
+ * itself, with no pipe and no process in between.
+ */
+static int
+l_sendfd(lua_State *L)
+{
+	struct chan *c = checkchan(L);
+	int fd = (int)luaL_checkinteger(L, 2);
+	size_t len;
+	const char *data = luaL_checklstring(L, 3, &len);
+	double deadline = nvq_checkdeadline(L, 4);
+	/* NetBSD's CMSG_SPACE calls a function (__cmsg_alignbytes): not a
+	 * constant, so the buffer is sized generously and checked. */
+	union {
+		struct cmsghdr	hdr;
+		char		buf[64];
+	} cm;
+	struct cmsghdr *cmsg;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t n;
+
+	luaL_argcheck(L, len > 0, 3, "nothing to send the descriptor with");
+	if (CMSG_SPACE(sizeof(int)) > sizeof(cm.buf))
+		return luaL_error(L, "sendfd: control buffer too small");
+	memset(&msg, 0, sizeof(msg));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = (void *)data;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cm.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	while ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL)) == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			return nvq_fail(L, "sendmsg", errno);
+		if (wait_fd(c->fd, POLLOUT, deadline) == 0)
+			return push_status(L, "timeout");
+	}
+	/* The rest, as a plain send: the descriptor has gone. */
+	lua_settop(L, 4);
+	lua_pushlstring(L, data + 1, len - 1);
+	lua_replace(L, 2);
+	lua_pushvalue(L, 4);
+	lua_replace(L, 3);
+	lua_settop(L, 3);
+	return len > 1 ? l_send(L) : (lua_pushboolean(L, 1), 1);
 }
 
 /* Reads what is there into the buffer: 1 data, 0 timeout, -1 EOF/error. */
@@ -362,6 +422,7 @@ l_poll(lua_State *L)
 
 static const luaL_Reg chan_methods[] = {
 	{ "send", l_send },
+	{ "sendfd", l_sendfd },
 	{ "readline", l_readline },
 	{ "skipto", l_skipto },
 	{ "read", l_read },

@@ -5,6 +5,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 
@@ -302,6 +303,78 @@ l_openfile(lua_State *L)
 	return 2;
 }
 
+/*
+ * createfile(path, mode) -> fd | nil, msg, errno: a new file, for
+ * writing, that did not exist (O_EXCL: never through a symlink or over
+ * another's file).  The descriptor is the caller's to fdclose.
+ */
+static int
+l_createfile(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *ms = luaL_checkstring(L, 2);
+	char *end;
+	long mode = strtol(ms, &end, 8);
+	int fd;
+
+	luaL_argcheck(L, *ms != '\0' && *end == '\0' && mode >= 0 &&
+	    mode <= 0777, 2, "octal mode");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_NOCTTY, (mode_t)mode)) == -1)
+		return nvq_fail(L, path, errno);
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	lua_pushinteger(L, fd);
+	return 1;
+}
+
+/* fsync(fd) -> true | nil, msg, errno */
+static int
+l_fsync(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+
+	if (fsync(fd) == -1)
+		return nvq_fail(L, "fsync", errno);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* fstat(fd) -> stat table (as stat's) | nil, msg, errno */
+static int
+l_fstat(lua_State *L)
+{
+	struct stat st;
+
+	if (fstat((int)luaL_checkinteger(L, 1), &st) == -1)
+		return nvq_fail(L, "fstat", errno);
+	push_stat(L, &st);
+	return 1;
+}
+
+/*
+ * statvfs(path) -> { avail = bytes an unprivileged writer may still
+ * use, free = bytes free for root, size = bytes } | nil, msg, errno
+ */
+static int
+l_statvfs(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	struct statvfs sv;
+	double f;
+
+	if (statvfs(path, &sv) == -1)
+		return nvq_fail(L, path, errno);
+	f = sv.f_frsize ? (double)sv.f_frsize : (double)sv.f_bsize;
+	lua_createtable(L, 0, 3);
+	lua_pushinteger(L, (lua_Integer)(f * (double)sv.f_bavail));
+	lua_setfield(L, -2, "avail");
+	lua_pushinteger(L, (lua_Integer)(f * (double)sv.f_bfree));
+	lua_setfield(L, -2, "free");
+	lua_pushinteger(L, (lua_Integer)(f * (double)sv.f_blocks));
+	lua_setfield(L, -2, "size");
+	return 1;
+}
+
 /* readlink(path) -> target | nil, msg, errno */
 static int
 l_readlink(lua_State *L)
@@ -489,6 +562,10 @@ static const luaL_Reg sys_funcs[] = {
 	{ "kill", l_kill },
 	{ "stat", l_stat },
 	{ "openfile", l_openfile },
+	{ "createfile", l_createfile },
+	{ "fsync", l_fsync },
+	{ "fstat", l_fstat },
+	{ "statvfs", l_statvfs },
 	{ "readlink", l_readlink },
 	{ "access", l_access },
 	{ "mkdir", l_mkdir },

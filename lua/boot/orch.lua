@@ -13,9 +13,13 @@ local child = require "base.child"
 local config = require "conf.load"
 local core = require "nvq.core"
 local force = require("vm.force").force
+local hibernate = require "vm.hibernate"
 local lifecycle = require "vm.lifecycle"
 local poststop = require "vm.poststop"
 local ready = require "boot.ready"
+local recover = require "vm.recover"
+local savefile = require "vm.savefile"
+local saver = require "vm.saver"
 local util = require "base.util"
 
 local M = {}
@@ -112,20 +116,24 @@ local function start_body(opt)
 	return function(v, send)
 		local lk, why = lock(v)
 		if not lk then return send("failed", why) end
+		call(recover.recover, v)
 		local pid = v:alive()
 		local watcher
-		if pid then
-			send("already", pid)
+		-- What the console said before now is gone: a VM that runs
+		-- already, or is restored, counts once QMP answers.
+		local function no_serial(what)
 			local r = v.cfg.BOOT_READY
 			if type(r) == "table" and r.kind == "serial" then
-				-- What the console said before now is gone: a VM that
-				-- runs already counts once QMP answers.
 				send("log", "BOOT_READY=" .. tostring(r.spec) .. " cannot " ..
-					"be seen on a VM already running; waiting for QMP")
+					"be seen on a VM " .. what .. "; waiting for QMP")
 				local c = setmetatable({ BOOT_READY = { kind = "started",
 					spec = "started" } }, { __index = v.cfg })
 				v.cfg = c
 			end
+		end
+		if pid then
+			send("already", pid)
+			no_serial("already running")
 		elseif opt.check then
 			return send("failed", "not running")
 		else
@@ -134,10 +142,12 @@ local function start_body(opt)
 			cfg, why = call(config.load, v.name, "start")
 			if not cfg then return send("failed", why) end
 			v.cfg = cfg
+			local saved = savefile.saved(v.name)
 			pid, why = call(lifecycle.start, v, { context = "boot" })
 			if not pid then return send("failed", why) end
+			if saved then no_serial("restored") end
 			watcher = ready.begin(v)
-			send("started", pid)
+			send(saved and "restored" or "started", pid)
 		end
 		-- Started is done; another command may act on it meanwhile.
 		lk:unlock()
@@ -148,20 +158,53 @@ local function start_body(opt)
 	end
 end
 
+-- HOST_SHUTDOWN=save or hibernate: true once done (the task has said
+-- so), else false and the ladder follows with the time left (the task
+-- has said why: "fallback").
+local function other_action(v, send, opt)
+	if opt.action == "save" then
+		local size, why = call(saver.save, v, { context = "host-shutdown",
+			deadline = opt.deadline })
+		if size then
+			send("saved", util.fmt_bytes(size))
+			return true
+		end
+		send("fallback", "save refused: " .. tostring(why))
+	elseif opt.action == "hibernate" then
+		-- Half the time, so the ladder still has the rest.
+		local ok, why = call(hibernate.hibernate, v, core.now() +
+			math.max(1, (opt.deadline - core.now()) / 2), "host-shutdown")
+		if ok then
+			send("stopped", "hibernate")
+			return true
+		end
+		send("fallback", "hibernate failed: " .. tostring(why))
+	end
+	return false
+end
+
 local function stop_body(opt)
 	return function(v, send)
 		-- Without the lock at the deadline, the VM is not stopped: "left"
 		-- (the policy forces it).
 		local lk, why = lock(v, math.max(1, opt.deadline - core.now()))
 		if not lk then return send("left", why) end
+		-- A save cut off earlier left the guest paused: it runs again
+		-- first, or no ladder could reach it.
+		call(recover.recover, v)
 		if not v:alive() then
 			poststop.fire(v, "exited", { context = "host-shutdown",
 				deadline = opt.deadline })
 			v:clear_stale()
 			return send("notrunning")
 		end
+		if other_action(v, send, opt) then return end
+		if not v:alive() then return send("stopped", "exited") end
 		local rung
-		rung, why = call(lifecycle.stop, v, { timeout = opt.timeout,
+		-- In whole seconds: the shutdown policy says them.
+		local timeout = math.max(1, math.floor(math.min(opt.timeout,
+			opt.deadline - core.now())))
+		rung, why = call(lifecycle.stop, v, { timeout = timeout,
 			force = false, context = "host-shutdown",
 			deadline = opt.deadline })
 		if rung then return send("stopped", rung) end
@@ -254,7 +297,7 @@ function M.new(vms, opt)
 		local timeout = o.timeout or v.cfg.SHUTDOWN_TIMEOUT
 		return go(v, "stop", stop_body({ timeout = timeout,
 			deadline = o.deadline or core.now() + timeout,
-			force_after = o.force_after }))
+			force_after = o.force_after, action = o.action }))
 	end
 
 	-- Forces every VM given at once; returns their tasks.

@@ -35,7 +35,8 @@ function M.wrap(api, vms)
 					cfgs[c] = cfgs[c] or userlua.readonly(c)
 					return cfgs[c]
 				end
-				if k == "name" or k == "running" or k == "check" then
+				if k == "name" or k == "running" or k == "check" or
+				    k == "saved" then
 					return v[k]
 				end
 			end,
@@ -126,7 +127,9 @@ function M.wrap(api, vms)
 		o = type(o) == "table" and o or {}
 		local q = { timeout = time(o.timeout, "timeout"),
 			deadline = time(o.deadline, "deadline"),
-			force_after = o.force_after and true or false }
+			force_after = o.force_after and true or false,
+			action = (o.action == "save" or o.action == "hibernate") and
+				o.action or nil }
 		if real_time then
 			local now = api.now()
 			local timeout = q.timeout or v.cfg.SHUTDOWN_TIMEOUT or 0

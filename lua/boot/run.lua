@@ -17,7 +17,7 @@ M.FORCE = require("vm.force").SCHEDULE
 -- The events that end a task.
 M.FINAL = { ready = true, notready = true, failed = true,
 	stopped = true, forced = true, left = true, notrunning = true,
-	gone = true }
+	gone = true, saved = true }
 
 -- The progress line of an event (argument, seconds since the task
 -- began); "started" and a clean stop are said by lifecycle itself.
@@ -25,7 +25,8 @@ M.SAY = { ready = "ready (%s%.1fs)", notready = "not ready: %s (%.1fs)",
 	failed = "failed: %s", already = "already running, pid %s",
 	stopped = "stopped by %s (forced, %.1fs)", left = "not stopped: %s",
 	forced = "stopped by %s (forced, %.1fs)", forcing = "%s; forcing it",
-	notrunning = "not running%s", gone = "gone%s" }
+	notrunning = "not running%s", gone = "gone%s",
+	fallback = "%s; shutting it down instead" }
 
 -- text without the VM's name where it says it again ("db: ..." or
 -- "...: db: ..."): a progress line and a summary row name their VM
@@ -50,22 +51,29 @@ end
 function M.apply(rec, task, kind, arg)
 	arg = M.unname(rec.name, arg)
 	local forced = task.kind == "force"
-	if kind == "started" then
-		rec.result, rec.ok = "started", false
+	if kind == "started" or kind == "restored" then
+		rec.result, rec.ok = kind, false
+		rec.restored = kind == "restored"
+	elseif kind == "saved" then
+		rec.result, rec.ok, rec.rung = "saved (" .. arg .. ")", true, "save"
+	elseif kind == "fallback" then
+		rec.fallback = arg
 	elseif kind == "already" then
 		rec.result, rec.ok, rec.already = "already running", false, true
 	elseif kind == "ready" then
-		rec.result, rec.ok = rec.already and "already running" or "ready",
-			true
+		rec.result, rec.ok = rec.already and "already running" or
+			rec.restored and "restored, ready" or "ready", true
 	elseif kind == "notready" then
 		rec.result, rec.ok = "started, not ready: " .. arg, false
 	elseif kind == "failed" then
 		rec.result, rec.ok = "failed: " .. arg, false
 	elseif kind == "stopped" then
 		rec.result = "stopped by " .. arg .. (forced and " (forced)" or "")
+			.. (rec.fallback and " (" .. rec.fallback .. ")" or "")
 		rec.ok, rec.forced, rec.rung = true, forced, arg
 	elseif kind == "forced" then
-		rec.result = "stopped by " .. arg .. " (forced)"
+		rec.result = "stopped by " .. arg .. " (forced)" ..
+			(rec.fallback and " (" .. rec.fallback .. ")" or "")
 		rec.ok, rec.forced, rec.rung = true, true, arg
 	elseif kind == "gone" then
 		-- Nothing to force: not running, or stopped since a task gave
@@ -262,7 +270,8 @@ function M.summary(run)
 		local secs = r.t0 and r.t1 and r.t1 - r.t0 or nil
 		rows[#rows + 1] = { name = r.name, result = r.result, ok = r.ok,
 			seconds = secs, forced = r.forced or false, rung = r.rung,
-			because = r.because, notes = r.notes, check = r.check }
+			because = r.because, notes = r.notes, check = r.check,
+			restored = r.restored or false, fallback = r.fallback }
 		if not r.ok and not r.check then allok = false end
 	end
 	return rows, allok
@@ -291,6 +300,8 @@ local function outcome(result)
 		return "not ready", result:match("^started, not ready: (.*)$")
 	end
 	if result:find("^stopped") then return "stopped", nil end
+	if result:find("^saved") then return "saved", nil end
+	if result == "restored, ready" then return "ready", nil end
 	local word, why = result:match("^([^:]+): (.*)$")
 	return word or result, why
 end
@@ -307,7 +318,8 @@ function M.json(run, dry)
 			duration_s = r.seconds and round(r.seconds) or json.null,
 			forced = r.forced, rung = r.rung or json.null,
 			notes = #r.notes > 0 and table.concat(r.notes, "; ")
-			or json.null, required_only = r.check or false }
+			or json.null, required_only = r.check or false,
+			restored = r.restored, fallback = r.fallback or json.null }
 	end
 	local doc = util.to_json({ command = run.command, dry_run = dry or false,
 		ok = allok, elapsed_s = round(run.now() - run.t0),

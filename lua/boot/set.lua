@@ -5,6 +5,7 @@ local bootgraph = require "boot.graph"
 local config = require "conf.load"
 local paths = require "base.paths"
 local util = require "base.util"
+local savefile = require "vm.savefile"
 local vm = require "vm.handle"
 local vmarg = require "vm.arg"
 
@@ -21,6 +22,7 @@ local function entry(name, cfg)
 			name, tostring(msg or why))
 	end
 	v.running = pid
+	v.saved = not pid and savefile.saved(name) or nil
 	return v
 end
 

@@ -4,6 +4,7 @@
 -- long it could take.
 local bootrun = require "boot.run"
 local ready = require "boot.ready"
+local saver = require "vm.saver"
 
 local M = {}
 
@@ -67,7 +68,8 @@ function M.new(vms, opt)
 				arg = c.broken } })
 		end
 		local what = v.running and "check (already running)" or
-			(v.check and "check (needed, not in the list)" or "start")
+			(v.check and "check (needed, not in the list)" or
+			v.saved and "restore its saved state" or "start")
 		api.log(v, "would %s: %s", what, table.concat(parts, "; "))
 		return sim(v, "start", {
 			{ at = clock, kind = v.running and "already" or "started",
@@ -79,8 +81,22 @@ function M.new(vms, opt)
 		o = o or {}
 		local timeout = o.timeout or v.cfg.SHUTDOWN_TIMEOUT
 		local worst = timeout + (o.force_after and bootrun.FORCE.kill or 0)
-		api.log(v, "would stop through its shutdown policy (up to %ds%s)",
-			math.floor(timeout + 0.5), o.force_after and
+		local blocked = o.action == "save" and v.running and
+			saver.blocker(v)
+		local act = o.action == "hibernate" and "hibernate it " ..
+			"(HOST_SHUTDOWN=hibernate), else stop" or "stop"
+		if blocked then
+			act = "stop (HOST_SHUTDOWN=save, but QEMU cannot save it: " ..
+				blocked .. ")"
+		elseif o.action == "save" then
+			api.log(v, "would save its state (HOST_SHUTDOWN=save), else " ..
+				"stop through its shutdown policy (up to %ds)",
+				math.floor(timeout + 0.5))
+			return sim(v, "stop", { { at = clock, kind = "saved",
+				arg = "state" } })
+		end
+		api.log(v, "would %s through its shutdown policy (up to %ds%s)",
+			act, math.floor(timeout + 0.5), o.force_after and
 			string.format(", then forced: up to %ds",
 			math.floor(worst + 0.5)) or "")
 		if o.force_after then

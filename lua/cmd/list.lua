@@ -4,7 +4,9 @@ local jsonout = require "base.jsonout"
 local paths = require "base.paths"
 local poststop = require "vm.poststop"
 local qmpbatch = require "proto.qmpbatch"
+local recover = require "vm.recover"
 local running = require "vm.running"
+local savefile = require "vm.savefile"
 local util = require "base.util"
 local vm = require "vm.handle"
 local vmarg = require "vm.arg"
@@ -26,7 +28,9 @@ local function entry(name)
 		state = "unknown"
 	elseif not pid then
 		poststop.notice(name)
+		if savefile.saved(name) then state = "saved" end
 	end
+	recover.recover(v)
 	-- A running VM has what it was started with, whatever its file says.
 	local shown, pending = cfg, {}
 	if pid then shown, pending = running.config(name, v.rt, cfg) end

@@ -7,12 +7,14 @@ local nic = require "net.nic"
 local taps = require "net.taps"
 local poststop = require "vm.poststop"
 local running = require "vm.running"
+local savefile = require "vm.savefile"
 local util = require "base.util"
 local vmarg = require "vm.arg"
 
 local function collect(v)
 	if not v:alive() then poststop.notice(v.name) end
 	local state, pid = util.check(v:state())
+	if state == "stopped" and savefile.saved(v.name) then state = "saved" end
 	-- A running VM has what it was started with, whatever its file says.
 	local shown, pending = v.cfg, {}
 	if pid then shown, pending = running.config(v.name, v.rt, v.cfg) end

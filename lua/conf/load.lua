@@ -63,6 +63,9 @@ M.KEYS = {
 		desc = "seconds stop waits for the guest, 1 to 86400" },
 	{ key = "SHUTDOWN_FORCE", default = "no",
 		desc = "kill the VM when stop times out (yes or no)" },
+	{ key = "HOST_SHUTDOWN", default = "shutdown",
+		desc = "what stopall does to this VM: shutdown, save or " ..
+			"hibernate" },
 	{ key = "EXTRA_ARGS", default = "",
 		desc = "more QEMU arguments, split into words like sh" },
 	{ key = "PRE_START", default = "",
@@ -472,6 +475,9 @@ local CHECK = {
 		return integer(raw, o, k, 1, 86400)
 	end,
 	SHUTDOWN_FORCE = yesno,
+	HOST_SHUTDOWN = function(raw, o, k)
+		return oneof(raw, o, k, { "shutdown", "save", "hibernate" })
+	end,
 	EXTRA_ARGS = function(raw, o, k, cfg)
 		local words, err = M.split_words(raw)
 		if not words then bad(o, k, "%s", err) end

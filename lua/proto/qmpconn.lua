@@ -29,12 +29,20 @@ local function garbage(kind, msg)
 	return kind == "garbage" and msg == nil
 end
 
-function Conn:send(cmd, args, deadline)
+-- send(cmd, args, deadline [, fd]): fd, when given, goes with the
+-- command's bytes (SCM_RIGHTS), as getfd and add-fd want it.
+function Conn:send(cmd, args, deadline, fd)
 	self.nextid = self.nextid + 1
 	local id = "nvq-" .. self.nextid
 	local req = { execute = cmd, id = id }
 	if args ~= nil and next(args) ~= nil then req.arguments = args end
-	local ok, why = self:send_line(util.json().encode(req), deadline)
+	local text = util.json().encode(req) .. "\n"
+	local ok, why
+	if fd then
+		ok, why = self.ch:sendfd(fd, text, deadline)
+	else
+		ok, why = self.ch:send(text, deadline)
+	end
 	if not ok then return nil, why end
 	return id
 end
@@ -45,9 +53,9 @@ function Conn:send_line(text, deadline)
 	return self.ch:send(text .. "\n", deadline)
 end
 
--- call(cmd, args, deadline) -> return value | nil, message, class
-function Conn:call(cmd, args, deadline)
-	local id, why = self:send(cmd, args, deadline)
+-- call(cmd, args, deadline [, fd]) -> return value | nil, message, class
+function Conn:call(cmd, args, deadline, fd)
+	local id, why = self:send(cmd, args, deadline, fd)
 	if not id then return nil, why end
 	-- Events are queued; a reply to an id no longer waited for is dropped.
 	local _, rwhy, msg = self:receive(deadline, function(kind, m)

@@ -3,6 +3,7 @@
 -- the argument itself is wrong); the command decides what to do.
 local config = require "conf.load"
 local util = require "base.util"
+local recover = require "vm.recover"
 local vm = require "vm.handle"
 
 local M = {}
@@ -29,7 +30,9 @@ end
 function M.open(name, mode)
 	local cfg, why, kind = M.config(name, mode)
 	if not cfg then return nil, why, kind end
-	return vm.open(name, cfg)
+	local v = vm.open(name, cfg)
+	recover.recover(v)
+	return v
 end
 
 -- pid of the running VM | nil, "VM is not running" or why nothing can

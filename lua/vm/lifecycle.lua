@@ -9,6 +9,8 @@ local macs = require "vm.macs"
 local poststop = require "vm.poststop"
 local qemuargv = require "qemu.argv"
 local seed = require "vm.seed"
+local restore = require "vm.restore"
+local savefile = require "vm.savefile"
 local taps = require "net.taps"
 local userlua = require "ulua.runner"
 local util = require "base.util"
@@ -165,6 +167,17 @@ function M.start(v, opt)
 	-- A run that ended without nvqctl gets its post_stop first.
 	poststop.fire(v, "exited", { context = ctx })
 	v:clear_stale()
+	-- A saved state is restored, or refused before anything changes.
+	local sf, smeta = restore.pending(v)
+	if sf and opt.fresh then
+		util.warn("%s: discarding its saved state: the guest loses what " ..
+			"was in its memory", v.name)
+		savefile.discard(sf)
+		sf = nil
+	elseif sf then
+		local bad = restore.check(v, smeta, qemuargv.build(v.cfg))
+		if bad then return nil, bad end
+	end
 	-- What QEMU will read, checked and made before anything runs.
 	local vncpw, verr = display.password(v.cfg)
 	if vncpw == nil then return nil, v.name .. ": " .. verr end
@@ -190,6 +203,7 @@ function M.start(v, opt)
 	local keep = {}
 	for i, o in ipairs(opened) do keep[i] = o.fd end
 	local argv = qemuargv.build(v.cfg)
+	if sf then table.move({ "-incoming", "defer" }, 1, 2, #argv + 1, argv) end
 	ok, perr = poststop.arm(v)
 	if not ok then
 		taps.close(opened)
@@ -223,8 +237,17 @@ function M.start(v, opt)
 	end
 	pid, why = started(v, r, vncpw)
 	if not pid then return failed(why) end
-	hooks.run(v, "post_start", { context = ctx })
-	v:log("started, pid %d (%.2fs)", pid, core.now() - t0)
+	if sf then
+		local lok, lwhy = restore.load(v, sf, smeta)
+		if not lok then
+			force.force(v, core.now())
+			return failed(string.format("%s: not restored: %s; the saved " ..
+				"state is kept (start --fresh discards it)", v.name, lwhy))
+		end
+	end
+	hooks.run(v, "post_start", { context = ctx, restored = sf ~= nil })
+	v:log("%s, pid %d (%.2fs)", sf and "restored" or "started", pid,
+		core.now() - t0)
 	return pid
 end
 

@@ -30,6 +30,8 @@ done
 # create (20G qcow2), clone --linked, snapshot create of a stopped VM:
 # no guest, 10 runs each (their own config directory).
 NVQCTL_CONFDIR=$tmp/disks "$top/tests/luarun" "$top/tests/bench/disks.lua" 10 "$top"
+# save and restore of a 1 GiB guest holding 400 MB of random data.
+sh "$top/tests/bench/save.sh" 5
 # Bridge NICs: start cost, taps and descriptors after 50 cycles.
 sh "$top/tests/bench/net.sh" 10
 # The cloud-init seed: build and unchanged-start cost.

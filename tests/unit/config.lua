@@ -72,7 +72,7 @@ t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
 t.is(#c.warnings, 0, "no warnings")
 
 -- config.KEYS: ordered, described, and every key present in cfg.
-local ok = #config.KEYS == 33
+local ok = #config.KEYS == 34
 for _, k in ipairs(config.KEYS) do
 	ok = ok and type(k.key) == "string" and type(k.default) == "string"
 		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil

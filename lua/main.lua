@@ -152,7 +152,9 @@ local function remote(argv)
 		util.usage_error("-H: %s", argv[i] and "unknown command: " ..
 			argv[i] or "no command")
 	end
-	local opts = parse(cmd, argv, i + 1)
+	local opts, pos = parse(cmd, argv, i + 1)
+	-- The VM it is about, for a host's row that has no answer.
+	opts.vm = cmd.synopsis:find("<vm>") and pos[1] or nil
 	return require("cmd.remote").run(hosts, cmd.name,
 		table.move(argv, i, #argv, 1, {}), opts)
 end

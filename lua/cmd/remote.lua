@@ -48,14 +48,12 @@ return { run = function(hosts, name, args, opts)
 	local deadline = core.now() + (QUERIES[name] and QUERY_WAIT or ACT_WAIT)
 	local results = fanout.run(hosts, args, deadline)
 	local rc
-	for _, r in ipairs(results) do
-		if r.note then util.warn("%s", r.note) end
-		rc = merge.worst(rc, merge.status(r, args))
-	end
+	for _, r in ipairs(results) do rc = merge.worst(rc, merge.status(r)) end
+	if results[1] and results[1].note then util.warn("%s", results[1].note) end
 	if opts.json then
-		print(jsonout.encode(jsonout.array(merge.json(results, args))))
+		print(jsonout.encode(jsonout.array(merge.json(results, opts.vm))))
 	else
-		merge.text(results, args)
+		merge.text(results)
 	end
 	return rc
 end }

@@ -21,7 +21,7 @@ local NOISE = "^ControlSocket .* already exists, disabling multiplexing"
 
 -- Why a host gave no answer of nvqctl's own: kind ("unreachable" or
 -- "error"), text; nil when nvqctl ran there (whatever it said).
-function M.failure(r, args)
+function M.failure(r)
 	if r.fail then return "error", r.fail end
 	if r.timedout then
 		return "unreachable", "no answer in time (ssh killed)"
@@ -49,8 +49,8 @@ function M.failure(r, args)
 end
 
 -- A host's exit status as counted: ssh's own failures count as 1.
-function M.status(r, args)
-	if M.failure(r, args) then return 1 end
+function M.status(r)
+	if M.failure(r) then return 1 end
 	return r.status
 end
 
@@ -77,15 +77,15 @@ local function header(l)
 	return l and l:find("^%u+%s") and not l:find("%l")
 end
 
--- text(results, args): each host's output lines after a HOST column; a
+-- text(results): each host's output lines after a HOST column; a
 -- table's header once; a host without an answer as one line saying why.
-function M.text(results, args)
+function M.text(results)
 	local w = 4
 	for _, r in ipairs(results) do w = math.max(w, #r.host) end
 	local fmt = "%-" .. w .. "s  %s\n"
 	local head
 	for _, r in ipairs(results) do
-		local kind, why = M.failure(r, args)
+		local kind, why = M.failure(r)
 		if kind then
 			util.printf(fmt, r.host, kind .. ": " .. why)
 		else
@@ -122,17 +122,18 @@ local function documents(s)
 	return out
 end
 
--- json(results, args) -> the one array: each host's objects (the
+-- json(results, vm) -> the one array: each host's objects (the
 -- elements of an array it printed) with "host" and "error": null; a
--- host without a document as { host, state, error }.
-function M.json(results, args)
+-- host without a document as { host, name (vm: the command's VM, if
+-- it names one), state, error }.
+function M.json(results, vm)
 	local json = util.json()
 	local rows = {}
 	local function bad(h, kind, why)
-		rows[#rows + 1] = { host = h, state = kind, error = why }
+		rows[#rows + 1] = { host = h, name = vm, state = kind, error = why }
 	end
 	for _, r in ipairs(results) do
-		local kind, why = M.failure(r, args)
+		local kind, why = M.failure(r)
 		local docs = not kind and r.stdout:find("%S") and documents(r.stdout)
 		if kind then
 			bad(r.host, kind, why)

@@ -113,7 +113,7 @@ run "$NVQCTL" kill g1
 is "$RC" 3 "kill of a stopped VM exits 3 (nothing to do)"
 like "$ERR" "*g1 is not running*" "kill: says not running"
 run "$NVQCTL" stop g1
-is "$RC" 1 "stop of a stopped VM exits 1"
+is "$RC" 3 "stop of a stopped VM exits 3 (nothing to do)"
 
 # reboot without an agent suggests --hard.
 guest_vm g2 no

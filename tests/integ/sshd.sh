@@ -53,6 +53,7 @@ StrictModes no
 UsePAM no
 MaxSessions 100
 MaxStartups 100
+Subsystem sftp internal-sftp
 CONF
 		rm -f "$SD/sshd.log" "$SD/sshd.pid"
 		"$SSHD" -D -f "$SD/sshd_config" -E "$SD/sshd.log" &

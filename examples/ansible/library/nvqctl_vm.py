@@ -3,6 +3,7 @@
 # Plain Python 3 calling the nvqctl binary there: nothing of nvqctl's
 # to install beyond nvqctl itself.  Copy it into a playbook's library/.
 import json
+import os
 import shlex
 
 from ansible.module_utils.basic import AnsibleModule
@@ -53,6 +54,9 @@ status: {description: nvqctl status --json of the VM afterwards., type: dict}
 action: {description: What nvqctl said it did (its --json document)., type: dict}
 '''
 
+# Where make install put nvqctl (written in by it): also looked in,
+# since an ssh session's PATH often lacks the sbin directories.
+INSTALLED = '/usr/local/sbin/nvqctl'
 # nvqctl's exit status for "already as asked" (nvqctl(8) EXIT STATUS).
 UNCHANGED = 3
 # The states a VM is "running" in, for started/stopped: QEMU is there.
@@ -66,7 +70,7 @@ class Nvqctl(object):
         if not self.argv:
             module.fail_json(msg='nvqctl: an empty command')
         found = module.get_bin_path(self.argv[0], opt_dirs=[
-            '/usr/pkg/sbin', '/usr/local/sbin', '/usr/sbin'])
+            '/usr/pkg/sbin', os.path.dirname(INSTALLED), '/usr/sbin'])
         if found:
             self.argv[0] = found
 

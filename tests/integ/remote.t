@@ -53,6 +53,14 @@ ok $? "the shared connections' directory is private (0700)"
 ssh -F "$SD/ssh_config" -o ControlPath="$CTL_DIR/%C" -O check a 2>/dev/null
 ok $? "a shared connection to a stays open after the command (ssh -O check)"
 
+# The handshake is paid once: sshd accepts no new login for a series.
+logins=$(grep -c "Accepted publickey for root from 127.0.0.1 " "$SD/sshd.log")
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	"$NVQCTL" -H a status g1 >/dev/null 2>&1 || echo "status $i failed" >&2
+done
+is "$(grep -c "Accepted publickey for root from 127.0.0.1 " "$SD/sshd.log")" \
+    "$logins" "10 x -H a status: no new ssh login (the shared connection)"
+
 run "$NVQCTL" -H a,b list
 is "$RC" 0 "-H a,b list: exit 0"
 like "$OUT" "HOST *NAME *STATE*" "-H list: one header, HOST first"

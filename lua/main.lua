@@ -52,6 +52,10 @@ local commands = {
 		{ builtin = true }, "list the policies, or print one's source" },
 	{ "hooks", "<vm>", "cmd.hooks", 1, 1, {},
 		"list and check the hooks that apply to a VM" },
+	{ "move", "[--keep] <vm> [user@]host", "cmd.move", 2, 2,
+		{ keep = true }, "move a VM (config, disks) to another host" },
+	{ "receive", "[--check] <vm> [bytes]", "cmd.receive", 1, 2,
+		{ check = true }, "the other end of move (run by it over ssh)" },
 	{ "help", "", nil, 0, 0, {}, "this text" },
 }
 

@@ -38,9 +38,10 @@ function M.files(dir, rel, out)
 	return out
 end
 
--- send(write, list, progress) -> the data bytes sent | nil, why.  list: { role, path
--- (here), rel [, data] }; write(bytes) -> true | nil, why;
--- progress(done) after each chunk -> true, or nil, why to stop.
+-- send(write, list, progress) -> the data bytes sent | nil, why.
+-- list: { role, path (here), rel [, data] }; write(bytes) -> true |
+-- nil, why; progress(done) after each chunk -> true, or nil, why to
+-- stop.
 function M.send(write, list, progress)
 	local ok, why = write("NVQMOVE 1\n")
 	if not ok then return nil, why end

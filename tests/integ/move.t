@@ -59,6 +59,25 @@ like "$ERR" "*g2: not moved to b: a VM named g2 is configured there*" \
     "move of a name configured there: says so"
 rm "$NVQCTL_CONFDIR/vm/g2.conf"
 
+# b's receive fails half way: the VM is whole here and runs again.
+cat > "$TMP/failing" <<SH
+#!/bin/sh
+[ "\$1" = receive ] && [ "\$2" != --check ] && {
+	head -c 100000 >/dev/null; echo "nvqctl: boom" >&2; exit 1; }
+exec env NVQCTL_CONFDIR=$B/etc NVQCTL_RUNDIR=$B/run $NVQCTL "\$@"
+SH
+NVQCTL_REMOTE_b="sh $TMP/failing" run "$NVQCTL" move g1 b
+is "$RC" 1 "move failing there: exit 1"
+like "$ERR" "*g1: not moved to b: *boom*the VM is whole here; started again here*" \
+    "move failing there: says where the VM is"
+run "$NVQCTL" status --json g1
+like "$OUT" '*"state":"running"*' "move failing there: g1 runs here again"
+is "$(cksum < "$disk")" "$sum0" "move failing there: its disk is unchanged"
+[ ! -e "$B/etc/vm/g1.conf" ] && [ ! -e "$B/vms/g1" ]
+ok $? "move failing there: nothing of g1 there"
+pid=$(qemu_pid g1)
+wait_ready g1 || echo "Bail out! g1 never answered after its restart"
+
 t0=$(now)
 run "$NVQCTL" move g1 b
 t1=$(now)

@@ -141,4 +141,47 @@ t.is(flat(rows[1]), "error=" .. tostring(require("cjson").null) ..
 	" host=a name=x", "json: a's row with its host, error null")
 t.is(flat(rows[2]), "error=ssh: no route host=c state=unreachable",
 	"json: c's row says why")
+-- The move stream: a sparse file and a small one through and back.
+local stream = require "remote.stream"
+local src = tmp .. "/src"
+core.mkdir(src, "0700")
+local big = assert(io.open(src .. "/disk", "wb"))
+big:seek("set", 3 * stream.BLOCK + 5)
+big:write("data in the middle")
+big:seek("set", 40 * stream.BLOCK - 1)
+big:write("\0")
+big:close()
+assert(io.open(src .. "/small", "wb")):write("x"):close()
+local buf = {}
+local list = { { role = "conf", path = "-", rel = "conf", data = "K=v\n" } }
+for _, rel in ipairs(stream.files(src)) do
+	list[#list + 1] = { role = "vm", path = src .. "/" .. rel, rel = rel }
+end
+local sent = stream.send(function(b) buf[#buf + 1] = b return true end,
+	list)
+t.is(sent, stream.BLOCK + 4 + 1, "send: only the data blocks are sent")
+local text = table.concat(buf)
+local function receive(s)
+	local f = io.tmpfile()
+	f:write(s)
+	f:seek("set", 0)
+	local dst = tmp .. "/dst"
+	core.mkdir(dst, "0700")
+	local got, why = stream.receive(f, function(role, rel)
+		return dst .. "/" .. (role == "conf" and "conf" or rel)
+	end)
+	return got, why, dst
+end
+local got, _, dst = receive(text)
+t.is(got and got.files, 3, "receive: three files")
+local function read(p) local f = io.open(p, "rb") local d = f:read("a")
+	f:close() return d end
+t.is(read(dst .. "/disk"), read(src .. "/disk"), "receive: the sparse file whole")
+t.is(read(dst .. "/small"), "x", "receive: the small one")
+t.is(read(dst .. "/conf"), "K=v\n", "receive: data given as text")
+local cut, why = receive(text:sub(1, #text - 100))
+t.is(cut, nil, "receive: a stream cut short fails")
+t.is(why, "the stream was cut short", "... and says so")
+t.is(select(2, receive("NVQMOVE 1\nF vm 1 ../x\n")),
+	"a path that leaves the VM's directory: ../x", "receive: no .. paths")
 t.done()

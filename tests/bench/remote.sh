@@ -18,7 +18,8 @@ export NVQCTL_CONFDIR NVQCTL_RUNDIR
 mkdir -p "$NVQCTL_CONFDIR/vm"
 T_CLEANUP_HOOK=
 . "$top/tests/integ/sshd.sh"
-trap 'sshd_cleanup; rm -rf "$TMP"' EXIT
+trap 'for p in "$TMP"/*/run/*/qemu.pid; do [ -f "$p" ] &&
+    kill -KILL "$(cat "$p")" 2>/dev/null; done; sshd_cleanup; rm -rf "$TMP"' EXIT
 trap 'exit 1' INT TERM
 sshd_start >/dev/null
 ssh_hosts a b c
@@ -48,13 +49,51 @@ warm_ssh() { $NVQCTL_SSH -o ControlPath="$CTL_DIR/%C" a true; }
 remote_nvqctl() { $NVQCTL_SSH -o ControlPath="$CTL_DIR/%C" a \
     "env NVQCTL_CONFDIR=$TMP/a/etc NVQCTL_RUNDIR=$TMP/a/run $NVQCTL status vm1"; }
 
-echo "-H: medians of $runs runs, ms (load average $(cut -d' ' -f1 /proc/loadavg))"
-printf '  status here:                          %s\n' "$(med "$NVQCTL" status vm1)"
-printf '  -H a status, cold (handshake each):   %s\n' "$(med cold)"
+# fig LABEL CMD...: one line of figures.
+fig() { _l=$1; shift; printf '  %-36s %s\n' "$_l" "$(med "$@")"; }
+echo "-H: medians of $runs runs, ms" \
+    "(load average $(cut -d' ' -f1 /proc/loadavg))"
+fig "status here:" "$NVQCTL" status vm1
+fig "-H a status, cold (handshake each):" cold
 "$NVQCTL" -H a status vm1 >/dev/null 2>&1
-printf '  -H a status, warm (shared conn):      %s\n' "$(med "$NVQCTL" -H a status vm1)"
-printf '  ssh a true, warm:                     %s\n' "$(med warm_ssh)"
-printf '  ssh a nvqctl status, warm:            %s\n' "$(med remote_nvqctl)"
+fig "-H a status, warm (shared conn):" "$NVQCTL" -H a status vm1
+fig "ssh a true, warm:" warm_ssh
+fig "ssh a nvqctl status, warm:" remote_nvqctl
 "$NVQCTL" -H a,b,c list >/dev/null 2>&1
-printf '  -H a list (5 VMs), warm:              %s\n' "$(med "$NVQCTL" -H a list)"
-printf '  -H a,b,c list (3 x 5 VMs), warm:      %s\n' "$(med "$NVQCTL" -H a,b,c list)"
+fig "-H a list (5 VMs), warm:" "$NVQCTL" -H a list
+fig "-H a,b,c list (3 x 5 VMs), warm:" "$NVQCTL" -H a,b,c list
+
+# move: the test guest with a 1 GiB disk, half of it written, from a to
+# b while it runs (the time, what it says it sent and its downtime).
+sh "$top/tests/guest/build.sh" "$top/build/guest" >/dev/null 2>&1 || exit 0
+guest=$top/build/guest
+echo "VM_DIR=$TMP/a/vms" > "$TMP/a/etc/nvqctl.conf"
+echo "VM_DIR=$TMP/b/vms" > "$TMP/b/etc/nvqctl.conf"
+mkdir -p "$TMP/a/vms/mv"
+truncate -s 1G "$TMP/a/vms/mv/disk.img"
+head -c 536870912 /dev/urandom | dd of="$TMP/a/vms/mv/disk.img" bs=1M \
+    conv=notrunc 2>/dev/null
+cat > "$TMP/a/etc/vm/mv.conf" <<CONF
+QEMU_BIN=$(command -v qemu-system-x86_64)
+ACCEL=auto
+MEMORY=256M
+SERIAL=yes
+GUEST_AGENT=yes
+GUEST_AGENT_METHOD=isa-serial
+DISKS=$TMP/a/vms/mv/disk.img:raw
+EXTRA_ARGS="-kernel $guest/vmlinuz -initrd $guest/initrd.img
+  -append 'console=ttyS0 quiet'"
+CONF
+NVQCTL_CONFDIR=$TMP/a/etc NVQCTL_RUNDIR=$TMP/a/run
+"$NVQCTL" start mv >/dev/null 2>&1 || { echo "move: mv did not start"; exit 0; }
+"$top/tests/luarun" "$top/tests/integ/serial.lua" "$TMP/a/run/mv/serial.sock" \
+    ping 60 >/dev/null 2>&1
+t0=$(date +%s%N)
+out=$("$NVQCTL" move mv b 2>/dev/null)
+t1=$(date +%s%N)
+echo "move of a running guest, 1 GiB disk with 512 MiB written:"
+echo "  $out"
+echo "  wall time: $(( (t1 - t0) / 1000000 )) ms"
+for p in "$TMP"/*/run/*/qemu.pid; do
+	[ -f "$p" ] && kill -KILL "$(cat "$p")" 2>/dev/null
+done

@@ -68,7 +68,8 @@ exec env NVQCTL_CONFDIR=$B/etc NVQCTL_RUNDIR=$B/run $NVQCTL "\$@"
 SH
 NVQCTL_REMOTE_b="sh $TMP/failing" run "$NVQCTL" move g1 b
 is "$RC" 1 "move failing there: exit 1"
-like "$ERR" "*g1: not moved to b: *boom*the VM is whole here; started again here*" \
+like "$ERR" \
+    "*g1: not moved to b: *boom*the VM is whole here; started again here*" \
     "move failing there: says where the VM is"
 run "$NVQCTL" status --json g1
 like "$OUT" '*"state":"running"*' "move failing there: g1 runs here again"
@@ -82,7 +83,8 @@ t0=$(now)
 run "$NVQCTL" move g1 b
 t1=$(now)
 is "$RC" 0 "move g1 b: exit 0"
-like "$OUT" "*g1: moved to b and running there: 2 files, 64.0 MiB (2.0 MiB of data, holes left out) in *s; down *s*" \
+like "$OUT" "*g1: moved to b and running there: 2 files, 64.0 MiB (2.0 MiB of \
+data, holes left out) in *s; down *s*" \
     "move: says what it did"
 diag "move: $OUT ($(secs "$t0" "$t1")s)"
 gone "$pid"
@@ -90,9 +92,11 @@ ok $? "move: the QEMU here is gone"
 run "$NVQCTL" -H b status --json g1
 like "$OUT" '*"state":"running"*' "move: g1 runs on b"
 like "$OUT" "*\"config\":\"$B/etc/vm/g1.conf\"*" "move: with b's config"
-is "$(cksum < "$B/vms/g1/disk.img")" "$sum0" "move: the disk's checksum matches"
-[ "$(du -k "$B/vms/g1/disk.img" | cut -f1)" -lt 16384 ]
-ok $? "move: the disk stays sparse ($(du -k "$B/vms/g1/disk.img" | cut -f1) KiB of 65536)"
+is "$(cksum < "$B/vms/g1/disk.img")" "$sum0" \
+    "move: the disk's checksum matches"
+kib=$(du -k "$B/vms/g1/disk.img" | cut -f1)
+[ "$kib" -lt 16384 ]
+ok $? "move: the disk stays sparse ($kib KiB of 65536)"
 grep -q "^DISKS=$B/vms/g1/disk.img:raw" "$B/etc/vm/g1.conf"
 ok $? "move: the config names the disk where it is there"
 [ ! -e "$NVQCTL_CONFDIR/vm/g1.conf" ] && [ ! -e "$TMP/a-vms/g1" ]

@@ -138,7 +138,7 @@ local function hosts_of(argv)
 	if not list then
 		list, i = argv[2], 3
 		if list == nil then util.usage_error("-H needs hosts") end
-		if by_name[list] then
+		if by_name[list] or list == "-V" or list == "--version" then
 			return util.check(require("remote.ssh").default_hosts()), 2
 		end
 	end
@@ -151,6 +151,9 @@ end
 -- usage error costs no connection), then run there.
 local function remote(argv)
 	local hosts, i = hosts_of(argv)
+	if (argv[i] == "-V" or argv[i] == "--version") and #argv == i then
+		return require("cmd.remote").run(hosts, "version", { "-V" }, {})
+	end
 	local cmd = by_name[argv[i]]
 	if cmd == nil or cmd.module == nil then
 		util.usage_error("-H: %s", argv[i] and "unknown command: " ..

@@ -70,8 +70,8 @@ b  *g2 *stopped*" "-H list: each host's rows after its name"
 
 run "$NVQCTL" -H a,b -V
 is "$RC" 0 "-H a,b -V: exit 0"
-like "$OUT" "a  nvqctl *
-a  Lua 5.4*b  nvqctl *" "-H a,b -V: each host's versions after its name"
+like "$OUT" "a *nvqctl *
+a *Lua 5.4*b *nvqctl *" "-H a,b -V: each host's versions after its name"
 
 # b unreachable: nothing listens on port 1 of 127.0.0.2.
 ssh_hosts a b=1

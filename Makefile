@@ -124,6 +124,7 @@ demo:
 
 bench: nvqctl tests/luarun
 	sh tests/bench/bench.sh
+	sh tests/bench/remote.sh
 
 # What make install puts where.  The lists are the package's PLIST too:
 # tests/cli/install.t checks the two agree.  Paths may hold blanks, not
@@ -144,7 +145,9 @@ SUBST=		sed -e 's|@BINDIR@|$(BINDIR)|g' \
 		    -e 's|/var/db/nvqctl|$(VMDIR)|g' \
 		    -e 's|/var/log/nvqctl\.log|$(LOGFILE)|g'
 # Every directory install makes, deepest first (uninstall's order).
-EX_DIRS=	"$(DESTDIR)$(EXAMPLESDIR)/rc.d" "$(DESTDIR)$(EXAMPLESDIR)/systemd" \
+EX_DIRS=	"$(DESTDIR)$(EXAMPLESDIR)/ansible/library" \
+		"$(DESTDIR)$(EXAMPLESDIR)/ansible" \
+		"$(DESTDIR)$(EXAMPLESDIR)/rc.d" "$(DESTDIR)$(EXAMPLESDIR)/systemd" \
 		"$(DESTDIR)$(EXAMPLESDIR)/hooks" "$(DESTDIR)$(EXAMPLESDIR)/policies" \
 		"$(DESTDIR)$(EXAMPLESDIR)/logrotate" "$(DESTDIR)$(EXAMPLESDIR)"
 SHARED_DIRS=	"$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)/man5" \
@@ -159,6 +162,12 @@ install: nvqctl
 	install -m 644 $(EX_PLAIN) "$(DESTDIR)$(EXAMPLESDIR)/"
 	install -m 644 $(EX_HOOKS) "$(DESTDIR)$(EXAMPLESDIR)/hooks/"
 	install -m 644 $(EX_POLICIES) "$(DESTDIR)$(EXAMPLESDIR)/policies/"
+	install -m 644 examples/ansible/playbook.yml \
+	    "$(DESTDIR)$(EXAMPLESDIR)/ansible/"
+	$(SUBST) examples/ansible/README > \
+	    "$(DESTDIR)$(EXAMPLESDIR)/ansible/README"
+	$(SUBST) examples/ansible/library/nvqctl_vm.py > \
+	    "$(DESTDIR)$(EXAMPLESDIR)/ansible/library/nvqctl_vm.py"
 	$(SUBST) examples/nvqctl.conf > "$(DESTDIR)$(EXAMPLESDIR)/nvqctl.conf"
 	$(SUBST) examples/newsyslog.conf > \
 	    "$(DESTDIR)$(EXAMPLESDIR)/newsyslog.conf"
@@ -168,7 +177,8 @@ install: nvqctl
 	$(SUBST) examples/systemd/nvqctl.service > \
 	    "$(DESTDIR)$(EXAMPLESDIR)/systemd/nvqctl.service"
 	cd "$(DESTDIR)$(EXAMPLESDIR)" && chmod 644 nvqctl.conf \
-	    newsyslog.conf logrotate/nvqctl systemd/nvqctl.service && \
+	    newsyslog.conf logrotate/nvqctl systemd/nvqctl.service \
+	    ansible/README ansible/library/nvqctl_vm.py && \
 	    chmod 755 rc.d/nvqctl
 	cd "$(DESTDIR)$(MANDIR)" && chmod 644 man5/nvqctl.conf.5 \
 	    man7/nvqctl-lua.7 man8/nvqctl.8
@@ -186,7 +196,9 @@ uninstall:
 	    shutdown.lua boot.lua network.lua nvqctl.conf newsyslog.conf \
 	    logrotate/nvqctl rc.d/nvqctl systemd/nvqctl.service \
 	    hooks/tap-bridge.lua hooks/qcow2-snapshot.lua hooks/logger.lua \
-	    policies/boot-sequential.lua policies/acpi-then-quit.lua || true
+	    policies/boot-sequential.lua policies/acpi-then-quit.lua \
+	    ansible/playbook.yml ansible/README \
+	    ansible/library/nvqctl_vm.py || true
 	for d in $(EX_DIRS); do rmdir "$$d" 2>/dev/null || true; done
 	if [ -n "$(DESTDIR)" ]; then \
 	    for d in $(SHARED_DIRS) "$(DESTDIR)$(EXAMPLESDIR)"; do \

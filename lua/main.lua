@@ -13,10 +13,11 @@ local commands = {
 		"list configured VMs and their state" },
 	{ "top", "[-n count] [--json] [interval]", "cmd.top", 0, 1,
 		{ n = "value", json = true }, "live view of running VMs" },
-	{ "start", "[--fresh] <vm>", "cmd.start", 1, 1, { fresh = true },
+	{ "start", "[--fresh] [--json] <vm>", "cmd.start", 1, 1,
+		{ fresh = true, json = true },
 		"start a VM (restoring its saved state, unless --fresh)" },
-	{ "stop", "[--force] <vm> [timeout]", "cmd.stop", 1, 2,
-		{ force = true }, "shut a VM down (agent, then ACPI)" },
+	{ "stop", "[--force] [--json] <vm> [timeout]", "cmd.stop", 1, 2,
+		{ force = true, json = true }, "shut a VM down (agent, then ACPI)" },
 	{ "startall", "[-n|--dry-run] [--json] [vm ...]", "cmd.startall", 0,
 		math.huge, { n = true, ["dry-run"] = true, json = true },
 		"start AUTOSTART (or the named) VMs in boot order" },
@@ -26,11 +27,12 @@ local commands = {
 		"stop every running (or the named) VM within one deadline" },
 	{ "save", "<vm>", "cmd.save", 1, 1, {},
 		"save a VM's state to disk and stop it; start restores it" },
-	{ "kill", "<vm>", "cmd.kill", 1, 1, {},
+	{ "kill", "[--json] <vm>", "cmd.kill", 1, 1, { json = true },
 		"stop a VM at once (guest data may be lost)" },
-	{ "restart", "[--force] <vm> [timeout]", "cmd.restart", 1, 2,
-		{ force = true }, "stop, then start a VM" },
-	{ "reboot", "[--hard] <vm>", "cmd.reboot", 1, 1, { hard = true },
+	{ "restart", "[--force] [--json] <vm> [timeout]", "cmd.restart", 1,
+		2, { force = true, json = true }, "stop, then start a VM" },
+	{ "reboot", "[--hard] [--json] <vm>", "cmd.reboot", 1, 1,
+		{ hard = true, json = true },
 		"reboot a VM through its agent (--hard: reset)" },
 	{ "status", "[--json] <vm>", "cmd.status", 1, 1, { json = true },
 		"show a VM's live state" },
@@ -69,6 +71,10 @@ local commands = {
 		{ builtin = true }, "list the policies, or print one's source" },
 	{ "hooks", "<vm>", "cmd.hooks", 1, 1, {},
 		"list and check the hooks that apply to a VM" },
+	{ "move", "[--keep] <vm> [user@]host", "cmd.move", 2, 2,
+		{ keep = true }, "move a VM (config, disks) to another host" },
+	{ "receive", "[--check] <vm> [bytes]", "cmd.receive", 1, 2,
+		{ check = true }, "the other end of move (run by it over ssh)" },
 	{ "help", "", nil, 0, 0, {}, "this text" },
 }
 
@@ -79,7 +85,8 @@ for _, c in ipairs(commands) do
 end
 
 local function usage(out)
-	out:write("usage: nvqctl [-V] command [options] [vm] [arguments]\n\n")
+	out:write("usage: nvqctl [-V] [-H [user@]host[,host...]] command " ..
+		"[options] [vm] [arguments]\n\n")
 	for _, c in ipairs(commands) do
 		local s = c[1] .. (c[2] ~= "" and " " .. c[2] or "")
 		-- A synopsis too long for its column gets a line of its own.
@@ -147,8 +154,45 @@ local function parse(cmd, argv, first)
 	return opts, pos
 end
 
+-- -H: the hosts named, or (-H right before a command) the default set,
+-- NVQCTL_HOSTS or HOSTS in nvqctl.conf; and where the command starts.
+local function hosts_of(argv)
+	local a = argv[1]
+	local list, i = a:match("^%-H(.+)$"), 2
+	if not list then
+		list, i = argv[2], 3
+		if list == nil then util.usage_error("-H needs hosts") end
+		if by_name[list] or list == "-V" or list == "--version" then
+			return util.check(require("remote.ssh").default_hosts()), 2
+		end
+	end
+	local why
+	list, why = require("base.hosts").split(list, "-H")
+	return util.check(list, why, "usage"), i
+end
+
+-- nvqctl -H hosts command ...: checked here as it would be there (a
+-- usage error costs no connection), then run there.
+local function remote(argv)
+	local hosts, i = hosts_of(argv)
+	if (argv[i] == "-V" or argv[i] == "--version") and #argv == i then
+		return require("cmd.remote").run(hosts, "version", { "-V" }, {})
+	end
+	local cmd = by_name[argv[i]]
+	if cmd == nil or cmd.module == nil then
+		util.usage_error("-H: %s", argv[i] and "unknown command: " ..
+			argv[i] or "no command")
+	end
+	local opts, pos = parse(cmd, argv, i + 1)
+	-- The VM it is about, for a host's row that has no answer.
+	opts.vm = cmd.synopsis:find("<vm>") and pos[1] or nil
+	return require("cmd.remote").run(hosts, cmd.name,
+		table.move(argv, i, #argv, 1, {}), opts)
+end
+
 local function dispatch(argv)
 	local first = argv[1]
+	if first and first:find("^%-H") then return remote(argv) end
 	local alone = { ["-V"] = true, ["--version"] = true, ["-h"] = true,
 		["--help"] = true, help = true }
 	if first == nil or (alone[first] and #argv > 1) then
@@ -194,6 +238,9 @@ function M.main(argv)
 		io.stderr:write("nvqctl: ", rc.msg, "\n")
 		if rc.usage then
 			local cmd = by_name[argv[1]]
+			if argv[1] and argv[1]:find("^%-H") then
+				for _, a in ipairs(argv) do cmd = cmd or by_name[a] end
+			end
 			if cmd then command_usage(cmd) else usage(io.stderr) end
 		end
 		return rc.code

@@ -15,7 +15,9 @@ check|demo)
 	pkgs="$pkgs qemu"
 	;;
 esac
-[ "$what" = check ] && debs="$debs tmux mandoc" && pkgs="$pkgs tmux"
+# -H and the Ansible module are tested against a real sshd.
+[ "$what" = check ] && debs="$debs tmux mandoc openssh-server ansible-core" &&
+    pkgs="$pkgs tmux"
 
 if [ "$(uname -s)" != Linux ] || ! command -v dpkg-query >/dev/null 2>&1
 then

@@ -55,6 +55,13 @@ function M.qmp_socket(rt)
 	return rt.monitor
 end
 
+-- The sockets of nvqctl -H's shared ssh connections: a directory of
+-- this user's own under TMPDIR (short: socket paths are limited).
+function M.ssh_control_dir()
+	return env("TMPDIR", "/tmp"):gsub("/+$", "") .. "/nvqctl-ssh." ..
+		core.geteuid()
+end
+
 -- VM names: [A-Za-z0-9_-], 1 to 64 characters, everywhere.
 function M.valid_name(name)
 	return type(name) == "string" and #name >= 1 and #name <= 64

@@ -11,6 +11,15 @@ function M.die(fmt, ...)
 	error(setmetatable({ msg = string.format(fmt, ...), code = 1 }, Failure), 0)
 end
 
+-- Nothing to do: the VM already is as asked (start of a running VM,
+-- stop or kill of a stopped one).  Exit code 3, so that a script tells
+-- it from a failure (1) by the status alone.
+M.UNCHANGED = 3
+function M.unchanged(fmt, ...)
+	error(setmetatable({ msg = string.format(fmt, ...),
+		code = M.UNCHANGED }, Failure), 0)
+end
+
 -- A usage error: the message, then usage on stderr, exit code 2.
 function M.usage_error(fmt, ...)
 	error(setmetatable({ msg = string.format(fmt, ...), code = 2,

@@ -1,11 +1,13 @@
--- kill <vm>
+-- kill [--json] <vm>
+local acted = require "cmd.acted"
 local config = require "conf.load"
 local lifecycle = require "vm.lifecycle"
 local util = require "base.util"
 local vm = require "vm.handle"
 local vmarg = require "vm.arg"
 
-return { run = function(pos)
+return { run = function(pos, opts)
+	local t0 = acted.begin(opts)
 	local name = pos[1]
 	util.check(config.check_name(name))
 	-- kill needs nothing from the config: a running VM whose config has
@@ -18,6 +20,6 @@ return { run = function(pos)
 		util.warn("%s; killing the running VM all the same", why)
 	end
 	util.check(v:lock())
-	util.check(lifecycle.kill(v))
-	return 0
+	return acted.result(v, { action = "kill", t0 = t0, json = opts.json },
+		lifecycle.kill(v))
 end }

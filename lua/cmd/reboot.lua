@@ -1,6 +1,7 @@
--- reboot [--hard] <vm>: through the guest agent, or a QMP system_reset
+-- reboot [--hard] [--json] <vm>: through the guest agent, or a QMP system_reset
 -- with --hard.  A reboot through the agent waits for QEMU's RESET event,
 -- so success means the guest really went down for a reboot.
+local acted = require "cmd.acted"
 local core = require "nvq.core"
 local qmp = require "proto.qmpconn"
 local util = require "base.util"
@@ -10,19 +11,24 @@ local AGENT_SYNC = 3	-- seconds for the agent to answer
 local RESET_WAIT = 60	-- seconds for the guest to reset after asking
 local WATCH_WAIT = 0.5	-- seconds to get monitor.sock for watching
 
-local function hard(v, t0)
+local function hard(v, t0, json)
 	local ok, why = v:reset(core.now() + 2)
 	if not ok then util.die("%s: system_reset: %s", v.name, why) end
 	v:log("reset (hard) after %.2fs", core.now() - t0)
-	return 0
+	return acted.done(v, { action = "reboot", how = "reset", t0 = t0,
+		json = json, changed = true })
 end
 
 return { run = function(pos, opts)
+	local t0 = acted.begin(opts)
 	local v = util.check(vmarg.open(pos[1]))
 	util.check(v:lock())
 	util.check(vmarg.running(v))
-	local t0 = core.now()
-	if opts.hard then return hard(v, t0) end
+	if opts.hard then return hard(v, t0, opts.json) end
+	local function done()
+		return acted.done(v, { action = "reboot", how = "agent", t0 = t0,
+			json = opts.json, changed = true })
+	end
 	if not v.cfg.GUEST_AGENT then
 		util.die("%s has no guest agent (GUEST_AGENT=no); " ..
 			"use 'nvqctl reboot --hard %s' to reset it", v.name, v.name)
@@ -39,7 +45,7 @@ return { run = function(pos, opts)
 	if not mon then
 		v:log("guest agent accepted the reboot (monitor.sock is busy: " ..
 			"not waiting for the reset)")
-		return 0
+		return done()
 	end
 	v:log("guest agent accepted the reboot")
 	local ev, ewhy = mon:wait_event({ "RESET" }, core.now() + RESET_WAIT)
@@ -48,5 +54,5 @@ return { run = function(pos, opts)
 		util.die("%s: no reset within %ds (%s)", v.name, RESET_WAIT, ewhy)
 	end
 	v:log("rebooted by agent after %.2fs", core.now() - t0)
-	return 0
+	return done()
 end }

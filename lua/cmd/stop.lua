@@ -1,13 +1,16 @@
--- stop [--force] <vm> [timeout]
+-- stop [--force] [--json] <vm> [timeout]
+local acted = require "cmd.acted"
 local lifecycle = require "vm.lifecycle"
 local util = require "base.util"
 local vmarg = require "vm.arg"
 
 return { run = function(pos, opts)
+	local t0 = acted.begin(opts)
 	local timeout = pos[2] and util.check(vmarg.seconds(pos[2], "timeout"))
 	local v = util.check(vmarg.open(pos[1]))
 	util.check(v:lock())
-	util.check(lifecycle.stop(v, { timeout = timeout, context = "manual",
-		force = opts.force or v.cfg.SHUTDOWN_FORCE, ignore_veto = opts.force }))
-	return 0
+	return acted.result(v, { action = "stop", t0 = t0, json = opts.json },
+		lifecycle.stop(v, { timeout = timeout, context = "manual",
+		force = opts.force or v.cfg.SHUTDOWN_FORCE,
+		ignore_veto = opts.force }))
 end }

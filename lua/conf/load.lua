@@ -3,6 +3,7 @@
 -- confsyntax's) into one table of typed values.
 local accel = require "qemu.accel"
 local core = require "nvq.core"
+local hosts = require "base.hosts"
 local mediacheck = require "conf.mediacheck"
 local nic = require "net.nic"
 local qbin = require "qemu.bin"
@@ -103,6 +104,9 @@ M.KEYS = {
 		desc = "at that deadline, kill what still runs (yes or no)" },
 	{ key = "MAC_SEED", global = true, default = "",
 		desc = "mixed into every derived MAC: a site's own value" },
+	{ key = "HOSTS", global = true, default = "",
+		desc = "the hosts nvqctl -H runs on when it names none, " ..
+			"[user@]host separated by commas or blanks" },
 	{ key = "VM_DIR", global = true, default = core.VMDIR,
 		desc = "where each VM's disks and saved state live, one " ..
 			"directory per VM" },
@@ -527,6 +531,12 @@ local CHECK = {
 				"'_', '.', ':' or '-')", raw)
 		end
 		return raw
+	end,
+	HOSTS = function(raw, o, k)
+		if not raw:find("%S") then return {} end
+		local list, why = hosts.split(raw, k)
+		if not list then bad(o, k, "%s", why:gsub("^HOSTS: ", "")) end
+		return list
 	end,
 	VM_DIR = function(raw, o, k)
 		if sub(raw, 1, 1) ~= "/" then

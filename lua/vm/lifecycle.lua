@@ -149,7 +149,8 @@ local function started(v, r, vncpw)
 	return pid
 end
 
--- start(v, opt) -> pid | nil, message.  The caller holds the VM's lock.
+-- start(v, opt) -> pid | nil, message [, "unchanged" when it already
+-- ran: nothing to do, not a failure].  The caller holds the VM's lock.
 -- opt.context ("manual", "boot") says who asked; nil is manual.  The
 -- order: PRE_START, the pre_start hooks (either may refuse: nothing has
 -- changed), the post_stop marker, QEMU, post_start once QMP answers.
@@ -160,7 +161,7 @@ function M.start(v, opt)
 	local pid, why = v:alive()
 	if pid then
 		return nil, string.format("%s is already running (pid %d)", v.name,
-			pid)
+			pid), "unchanged"
 	elseif not vm.stopped(why) then
 		return nil, why
 	end
@@ -256,7 +257,7 @@ local function not_running(v, why, ctx)
 	if not vm.stopped(why) then return nil, why end
 	poststop.fire(v, "exited", { context = ctx })
 	v:clear_stale()
-	return nil, v.name .. " is not running"
+	return nil, v.name .. " is not running", "unchanged"
 end
 
 -- Why a policy's answer cannot be taken: nil when it can.
@@ -300,7 +301,8 @@ local function shutdown(v, name, popt)
 	return rung, pwhy
 end
 
--- stop(v, opt) -> rung | nil, message, through the VM's shutdown policy
+-- stop(v, opt) -> rung | nil, message [, "unchanged": it was not
+-- running], through the VM's shutdown policy
 -- (SHUTDOWN_POLICY).  opt = { timeout = seconds (default
 -- SHUTDOWN_TIMEOUT), force = bool, context = "manual"|"boot"|
 -- "host-shutdown", deadline = absolute (a stopall's), ignore_veto =
@@ -366,7 +368,7 @@ function M.stop(v, opt)
 	return rung
 end
 
--- kill(v) -> rung | nil, message.  The caller holds the VM's lock.
+-- kill(v) -> rung | nil, message [, "unchanged"].  The caller holds the VM's lock.
 function M.kill(v)
 	local pid, why = v:alive()
 	if not pid then return not_running(v, why, "manual") end

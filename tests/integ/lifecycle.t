@@ -10,7 +10,7 @@ start_err=$ERR
 like "$OUT" "g1: started, pid [0-9]*" "start prints the pid"
 pid=$(qemu_pid g1)
 run "$NVQCTL" start g1
-is "$RC" 1 "a second start exits 1"
+is "$RC" 3 "a second start exits 3 (nothing to do)"
 like "$ERR" "*g1 is already running (pid $pid)*" "a second start says so"
 is "$(qemu_pid g1)" "$pid" "and touched nothing"
 
@@ -110,10 +110,10 @@ ok $? "kill: QEMU gone"
 [ ! -e "$NVQCTL_RUNDIR/g1/qemu.pid" ]
 ok $? "kill: pidfile removed"
 run "$NVQCTL" kill g1
-is "$RC" 1 "kill of a stopped VM exits 1"
+is "$RC" 3 "kill of a stopped VM exits 3 (nothing to do)"
 like "$ERR" "*g1 is not running*" "kill: says not running"
 run "$NVQCTL" stop g1
-is "$RC" 1 "stop of a stopped VM exits 1"
+is "$RC" 3 "stop of a stopped VM exits 3 (nothing to do)"
 
 # reboot without an agent suggests --hard.
 guest_vm g2 no

@@ -74,7 +74,7 @@ t.is(#c.disks + #c.nets + #c.extra_args, 0, "no disks, nets, extra args")
 t.is(#c.warnings, 0, "no warnings")
 
 -- config.KEYS: ordered, described, and every key present in cfg.
-local ok = #config.KEYS == 40
+local ok = #config.KEYS == 41
 for _, k in ipairs(config.KEYS) do
 	ok = ok and type(k.key) == "string" and type(k.default) == "string"
 		and type(k.desc) == "string" and k.desc ~= "" and c[k.key] ~= nil
@@ -633,18 +633,24 @@ t.is(vm("BOOT_READY=serial:a:b\n").BOOT_READY.text, "a:b",
 
 -- The global-only keys: in nvqctl.conf, never in a VM's file.
 c = vm("", "list", "BOOT_PARALLEL=3\nHOST_SHUTDOWN_TIMEOUT=15\n" ..
-	"HOST_SHUTDOWN_FORCE=no\nAUTOSTART=yes\n")
+	"HOST_SHUTDOWN_FORCE=no\nAUTOSTART=yes\nHOSTS='a,root@b c a'\n")
 t.same({ c.BOOT_PARALLEL, c.HOST_SHUTDOWN_TIMEOUT, c.HOST_SHUTDOWN_FORCE,
 	c.AUTOSTART }, { 3, 15, false, true },
 	"global keys from nvqctl.conf, on every cfg; a per-VM default too")
 local g, gmsg = config.global()
+t.same(g and g.HOSTS, { "a", "root@b", "c" },
+	"HOSTS: commas or blanks between hosts, repeats dropped")
+if g then g.HOSTS = nil end
 t.is(rec(g), rec { BOOT_PARALLEL = 3, HOST_SHUTDOWN_TIMEOUT = 15,
 	HOST_SHUTDOWN_FORCE = false, MAC_SEED = "", VM_DIR = core.VMDIR,
 	file = GLOBAL },
 	"config.global()")
 t.is(gmsg, nil, "config.global(): no message")
 os.remove(GLOBAL)
-t.is(rec(config.global()), rec { BOOT_PARALLEL = math.min(8, math.max(1, ncpu - 1)),
+g = config.global()
+t.same(g.HOSTS, {}, "HOSTS: none by default")
+g.HOSTS = nil
+t.is(rec(g), rec { BOOT_PARALLEL = math.min(8, math.max(1, ncpu - 1)),
 	HOST_SHUTDOWN_TIMEOUT = 300, HOST_SHUTDOWN_FORCE = true, MAC_SEED = "",
 	VM_DIR = core.VMDIR },
 	"config.global() without nvqctl.conf: the defaults")
@@ -653,13 +659,17 @@ g, gmsg = config.global()
 t.is(g, nil, "config.global(): a bad value gives nil")
 t.is(gmsg, GLOBAL .. ":2: BOOT_PARALLEL: 0 is out of range (1 to 256)",
 	"config.global(): the message names file, line and key")
+write(GLOBAL, "HOSTS='a -oProxyCommand=x'\n")
+g, gmsg = config.global()
+t.is(gmsg, GLOBAL .. ":1: HOSTS: '-oProxyCommand=x' is not a host " ..
+	"([user@]host)", "HOSTS: a name ssh would take for an option is refused")
 write(GLOBAL, "BOOT_PARALEL=2\n")
 g, gmsg = config.global()
 t.is(gmsg, GLOBAL .. ":1: BOOT_PARALEL: unknown key BOOT_PARALEL (did " ..
 	"you mean BOOT_PARALLEL?)", "config.global(): misspelt key")
 os.remove(GLOBAL)
 for _, k in ipairs({ "BOOT_PARALLEL=2", "HOST_SHUTDOWN_TIMEOUT=10",
-	"HOST_SHUTDOWN_FORCE=no" }) do
+	"HOST_SHUTDOWN_FORCE=no", "HOSTS=a" }) do
 	local key = k:match("^[%u_]+")
 	err("#\n" .. k .. "\n", "2: " .. key .. ": only in nvqctl.conf",
 		key .. " in a VM's file")

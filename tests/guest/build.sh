@@ -265,6 +265,9 @@ while read -r a b c rest; do
 	cp -L "$lib" "$root$lib"
 done <"$scratch/ldd"
 
+# A guest whose init does not parse panics its kernel part-way through
+# boot; refuse to build one.
+sh -n "$here/init" || die "$here/init: sh -n refuses it"
 cp "$here/init" "$root/init"
 cp "$here/shutdown" "$root/sbin/shutdown"
 cp "$here/acpi-power" "$root/etc/acpi/PWRF/00000080"

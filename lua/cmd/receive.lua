@@ -3,11 +3,14 @@
 -- bytes of files can come here; without it, the stream on standard
 -- input is written beside the places it goes and renamed into them at
 -- its end, the config last: a VM half received is never configured.
+-- A saved state that came along is stamped with this host's paths and
+-- disks (vm/restamp.lua), so that start restores it here.
 local config = require "conf.load"
 local core = require "nvq.core"
 local jsonout = require "base.jsonout"
 local paths = require "base.paths"
 local phases = require "ulua.phases"
+local restamp = require "vm.restamp"
 local stream = require "remote.stream"
 local util = require "base.util"
 
@@ -36,6 +39,11 @@ local function problems(name, bytes)
 	if core.stat(vmdir) then
 		out[#out + 1] = string.format("%s exists there: its disks " ..
 			"would collide", vmdir)
+	end
+	local cidir = paths.cloud_init_dir(name)
+	if core.stat(cidir) then
+		out[#out + 1] = string.format("%s exists there: its cloud-init " ..
+			"files would collide", cidir)
 	end
 	local free = free_bytes(vmdir)
 	if bytes and free and free < bytes then
@@ -66,12 +74,14 @@ local function receive(name, vmdir)
 	local part = ".receiving." .. core.getpid()
 	local tmp = { vm = dirname(vmdir) .. "/." .. name .. part,
 		conf = dirname(paths.vmconf(name)) .. "/." .. name .. part,
-		hook = phases.dir() .. "/." .. name .. part }
+		hook = phases.dir() .. "/." .. name .. part,
+		cidata = dirname(paths.cloud_init_dir(name)) .. "/." .. name ..
+			part }
 	local function clean() for _, p in pairs(tmp) do rmtree(p) end end
 	core.catch_signals({ "INT", "TERM", "HUP", "PIPE" })
 	local got, why = stream.receive(io.stdin, function(role, rel)
-		if role == "vm" then
-			local p = tmp.vm .. "/" .. rel
+		if role == "vm" or role == "cidata" then
+			local p = tmp[role] .. "/" .. rel
 			local ok, merr = mkdirs(dirname(p))
 			if not ok then return nil, merr end
 			return p
@@ -94,14 +104,24 @@ local function receive(name, vmdir)
 		if mok then placed[#placed + 1] = to else ok, why = nil, mwhy end
 	end
 	move(tmp.vm, vmdir)
+	move(tmp.cidata, paths.cloud_init_dir(name))
 	move(tmp.hook, phases.dir() .. "/" .. name .. ".lua")
 	move(tmp.conf, paths.vmconf(name))
+	-- The renames on stable storage too, before the sender lets go.
+	for _, p in ipairs(placed) do
+		if ok then ok, why = stream.sync(dirname(p)) end
+	end
+	local note
+	if ok then
+		local sok, sx = restamp.stamp(name)
+		if sok then note = sx else ok, why = nil, sx end
+	end
 	if not ok then
 		clean()
 		for _, p in ipairs(placed) do rmtree(p) end
 		util.die("%s: nothing kept here: %s", name, tostring(why))
 	end
-	return got
+	return got, note
 end
 
 return { run = function(pos, opts)
@@ -119,8 +139,8 @@ return { run = function(pos, opts)
 		return 0
 	end
 	if #list > 0 then util.die("%s: %s", name, list[1]) end
-	local got = receive(name, vmdir)
+	local got, note = receive(name, vmdir)
 	print(jsonout.encode({ name = name, files = got.files,
-		bytes = got.bytes }))
+		bytes = got.bytes, note = jsonout.opt(note) }))
 	return 0
 end }

@@ -3,7 +3,8 @@
 -- file system allows), each end of it in one place.
 --
 --   NVQMOVE 1
---   F role size path	(role conf, hook or vm: path is under VM_DIR/VM)
+--   F role size path	(role conf, hook, cidata (under the VM's
+--   			cloud-init directory) or vm (under VM_DIR/VM))
 --   C offset length	then length bytes; the chunks of the file before
 --   E			its end
 --   Z			the end of the stream
@@ -95,6 +96,17 @@ function M.send(write, list, progress)
 	return done
 end
 
+-- sync(path) -> true | nil, why: the file (or directory) on stable
+-- storage, before the sender removes its copy.  A read-only descriptor
+-- serves: fsync(2) wants no write access on Linux or NetBSD.
+function M.sync(path)
+	local fd, why = core.openfile(path)
+	if not fd then return nil, why end
+	local ok, serr = core.fsync(fd)
+	core.fdclose(fd)
+	return ok, serr
+end
+
 -- receive(inp, place) -> { files, bytes } | nil, why.  inp: a file
 -- (stdin); place(role, rel) -> the path to write, or nil, why.  A
 -- stream cut short is an error: the caller removes what was written.
@@ -144,6 +156,7 @@ function M.receive(inp, place)
 			ok, werr = f:write("\0")
 		end
 		local cok, cerr = f:close()
+		if ok and cok then ok, werr = M.sync(path) end
 		if not (ok and cok) then
 			return nil, path .. ": " .. tostring(werr or cerr)
 		end

@@ -81,4 +81,21 @@ recover.recover(v)
 t.ok(not core.stat(g.part) and not savefile.saved("vm4"),
 	"no sidecar: the part file is removed, nothing is restored")
 
+-- A state move brought: the saved argv read with this host's
+-- directories (longest first; only whole path parts).
+local restamp = require "vm.restamp"
+local moved = { vm_dir = "/a/vms/w", run_dir = "/a/run",
+	conf_dir = "/a" }
+local here = { vm_dir = "/b/vms/w", run_dir = "/run/b", conf_dir = "/b" }
+local was = { "qemu", "-drive", "file=/a/vms/w/d.img,format=raw",
+	"-chardev", "socket,id=m,path=/a/run/w/monitor.sock",
+	"-kernel", "/a/x/vmlinuz", "-name", "/a/vms/wx", "/a" }
+t.is(table.concat(restamp.translate(was, moved, here), " "),
+	"qemu -drive file=/b/vms/w/d.img,format=raw -chardev " ..
+	"socket,id=m,path=/run/b/w/monitor.sock -kernel /b/x/vmlinuz " ..
+	"-name /b/vms/wx /b",
+	"restamp: each word's directories swapped once, longest first")
+t.is(table.concat(restamp.translate({ "/a/vms/w/%1" }, moved, here)),
+	"/b/vms/w/%1", "restamp: a % in a path is no pattern")
+
 return t.done()

@@ -3,6 +3,7 @@
 -- reported back; the parent holds the one deadline.
 local child = require "base.child"
 local core = require "nvq.core"
+local mux = require "remote.mux"
 local ssh = require "remote.ssh"
 
 local M = {}
@@ -14,19 +15,33 @@ local function send_all(send, kind, s)
 	for i = 1, #s, CHUNK do send(kind, s:sub(i, i + CHUNK - 1)) end
 end
 
--- In the child: ssh, its output captured, all of it reported.
-local function body(argv, deadline, stdin)
+-- Through the shared connection when there is one (remote/mux), else
+-- ssh, which makes it: the result | nil, why.
+local function run_one(h, args, argv, deadline)
+	local path = ssh.control_path(h)
+	if path and core.stat(path) then
+		local r, why, started = mux.run(path, ssh.command_line(h, args),
+			deadline)
+		if r or started then return r, why end
+	end
+	return core.run(argv, { stdin = "null", stdout = "capture",
+		stderr = "capture", deadline = deadline })
+end
+
+-- In the child: the command run, its output captured, all of it
+-- reported.
+local function body(run)
 	return function(send)
-		local r, err = core.run(argv, { stdin = stdin or "null",
-			stdout = "capture",
-			stderr = "capture", deadline = deadline })
+		local r, err = run()
 		if not r then
 			send("fail", err)
 			return
 		end
 		send_all(send, "out", r.stdout)
 		send_all(send, "err", r.stderr)
-		if r.timedout then
+		if r.fail then
+			send("fail", r.fail)
+		elseif r.timedout then
 			send("timeout", "")
 		elseif r.signal then
 			send("signal", r.signal)
@@ -62,15 +77,29 @@ local function finish(c, res)
 	return res
 end
 
+-- run_here(h, args, deadline) -> one result as run's, in this process.
+function M.run_here(h, args, deadline)
+	local argv, note = ssh.argv(h, args, false)
+	local r, why = run_one(h, args, argv, deadline)
+	r = r or { fail = why }
+	return { host = h, note = note, status = r.status, signal = r.signal,
+		timedout = r.timedout, fail = r.fail, stdout = r.stdout or "",
+		stderr = r.stderr or "" }
+end
+
 -- run(hosts, args, deadline) -> { { host, status | signal | timedout |
 -- fail, stdout, stderr, note }, ... } in the order of hosts.
 function M.run(hosts, args, deadline)
+	-- One host: no child to run it beside the others.
+	if #hosts == 1 then return { M.run_here(hosts[1], args, deadline) } end
 	local results, kids = {}, {}
 	for i, h in ipairs(hosts) do
 		local argv, note = ssh.argv(h, args, false)
 		local res = { host = h, out = {}, err = {}, note = note }
 		results[i] = res
-		local c, why = child.spawn(body(argv, deadline))
+		local c, why = child.spawn(body(function()
+			return run_one(h, args, argv, deadline)
+		end))
 		if c then
 			c.res = res
 			kids[#kids + 1] = c
@@ -109,7 +138,10 @@ function M.feed(h, args, deadline)
 	local rfd, wfd = core.pipe()
 	if not rfd then return nil, wfd end
 	local res = { host = h, out = {}, err = {} }
-	local c, why = child.spawn(body(argv, deadline, "inherit"), {
+	local c, why = child.spawn(body(function()
+		return core.run(argv, { stdin = "inherit", stdout = "capture",
+			stderr = "capture", deadline = deadline })
+	end), {
 		close = { wfd },
 		setup = function() assert(core.dup2(rfd, 0)) end })
 	core.fdclose(rfd)

@@ -76,6 +76,49 @@ function M.control_dir()
 	return d
 end
 
+-- FNV-1a, 64 bits: a short name of fixed length for any host string.
+local function fnv(s)
+	local h = -3750763034362895579	-- 0xcbf29ce484222325
+	for i = 1, #s do h = (h ~ s:byte(i)) * 1099511628211 end
+	return string.format("%016x", h)
+end
+
+-- What names a shared connection besides the host: the ssh command
+-- and the state of the ssh configuration files it reads (ssh's own %C
+-- changes with the HostName or Port they give; a new -F file, an edit
+-- of one, also starts a new connection here).
+local function ssh_identity()
+	local cmd = env("NVQCTL_SSH") or "ssh"
+	local files, w = { "/etc/ssh/ssh_config" }, words(cmd)
+	local home = env("HOME")
+	if home then files[#files + 1] = home .. "/.ssh/config" end
+	for i = 1, #w - 1 do
+		if w[i] == "-F" then files[#files + 1] = w[i + 1] end
+	end
+	local parts = { cmd }
+	for _, f in ipairs(files) do
+		local st = core.stat(f)
+		parts[#parts + 1] = st and (st.mtime .. ":" .. st.size) or "-"
+	end
+	return table.concat(parts, "\n")
+end
+
+-- The shared connection's socket for host h: named by nvqctl, not by
+-- ssh's %C, so that remote/mux finds it without running ssh to ask.
+-- path | nil, why.
+function M.control_path(h)
+	local dir, why = M.control_dir()
+	if not dir then return nil, why end
+	return dir .. "/" .. fnv(ssh_identity() .. "\n" .. h)
+end
+
+-- The line the remote shell runs for the words args on host h.
+function M.command_line(h, args)
+	local q = {}
+	for i, a in ipairs(args) do q[i] = M.quote(a) end
+	return M.remote_command(h) .. " " .. table.concat(q, " ")
+end
+
 -- argv for running the words args (nvqctl's) on host h.  tty: ssh -t
 -- (an interactive command), else -T with no input.
 function M.argv(h, args, tty)
@@ -86,22 +129,18 @@ function M.argv(h, args, tty)
 	-- A host that goes silent is found out within 45 s.
 	o("ServerAliveInterval=15")
 	o("ServerAliveCountMax=3")
-	local dir, why = M.control_dir()
-	if dir then
+	local path, why = M.control_path(h)
+	if path then
 		o("ControlMaster=auto")
-		-- %C: a hash of the destination, short enough for any
-		-- socket path limit.
-		o("ControlPath=" .. dir .. "/%C")
+		o("ControlPath=" .. path)
 		o("ControlPersist=" .. M.PERSIST)
 	end
 	argv[#argv + 1] = tty and "-t" or "-T"
 	if not tty then argv[#argv + 1] = "-n" end
 	argv[#argv + 1] = "--"
 	argv[#argv + 1] = h
-	local q = {}
-	for i, a in ipairs(args) do q[i] = M.quote(a) end
-	argv[#argv + 1] = M.remote_command(h) .. " " .. table.concat(q, " ")
-	return argv, not dir and why or nil
+	argv[#argv + 1] = M.command_line(h, args)
+	return argv, not path and why or nil
 end
 
 return M

@@ -42,12 +42,11 @@ med() {
 	    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 	    printf "%.1f", m / 1000 }'
 }
-ctl() { ssh -F "$SD/ssh_config" -o ControlPath="$CTL_DIR/%C" -O exit a \
-    >/dev/null 2>&1; }
+ctl() { ssh_masters_exit; }
 cold() { ctl; "$NVQCTL" -H a status vm1; }
-warm_ssh() { $NVQCTL_SSH -o ControlPath="$CTL_DIR/%C" a true; }
-remote_nvqctl() { $NVQCTL_SSH -o ControlPath="$CTL_DIR/%C" a \
-    "env NVQCTL_CONFDIR=$TMP/a/etc NVQCTL_RUNDIR=$TMP/a/run $NVQCTL status vm1"; }
+warm_ssh() { $NVQCTL_SSH -o ControlPath="$(ls -d "$CTL_DIR"/* | head -1)" a true; }
+remote_nvqctl() { $NVQCTL_SSH -o ControlPath="$(ls -d "$CTL_DIR"/* | head -1)" a \
+    "NVQCTL_CONFDIR=$TMP/a/etc NVQCTL_RUNDIR=$TMP/a/run $NVQCTL status vm1"; }
 
 # fig LABEL CMD...: one line of figures.
 fig() { _l=$1; shift; printf '  %-36s %s\n' "$_l" "$(med "$@")"; }

@@ -16,12 +16,18 @@ TMPDIR=$TMP
 export TMPDIR
 CTL_DIR="$TMP/nvqctl-ssh.$(id -u)"
 
+# ssh_masters_exit: ends every shared connection nvqctl made (their
+# sockets, named by nvqctl, are all in CTL_DIR).
+ssh_masters_exit() {
+	for _s in "$CTL_DIR"/*; do
+		[ -S "$_s" ] && ssh -F "$SD/ssh_config" -o ControlPath="$_s" \
+		    -O exit x >/dev/null 2>&1
+	done
+}
+
 _sshd_prev_hook=${T_CLEANUP_HOOK:-}
 sshd_cleanup() {
-	for _a in $SSH_ALIASES; do
-		ssh -F "$SD/ssh_config" -o ControlPath="$CTL_DIR/%C" -O exit \
-		    "$_a" >/dev/null 2>&1
-	done
+	ssh_masters_exit
 	[ -f "$SD/sshd.pid" ] && kill "$(cat "$SD/sshd.pid")" 2>/dev/null
 	[ -n "$_sshd_prev_hook" ] && $_sshd_prev_hook
 }
@@ -117,6 +123,6 @@ CONF
 # host_dirs ALIAS CONFDIR RUNDIR: what nvqctl on "host" ALIAS works on.
 host_dirs() {
 	mkdir -p "$2/vm" "$3"
-	eval "NVQCTL_REMOTE_$1=\"env NVQCTL_CONFDIR=$2 NVQCTL_RUNDIR=$3 $NVQCTL\""
+	eval "NVQCTL_REMOTE_$1=\"NVQCTL_CONFDIR=$2 NVQCTL_RUNDIR=$3 $NVQCTL\""
 	export "NVQCTL_REMOTE_$1"
 }

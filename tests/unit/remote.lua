@@ -73,7 +73,7 @@ t.is(res[1].stdout, "[status]\n[--json]\n[it's $(x)]\n",
 	"h1: its own remote command; each word arrives as it was")
 local argv = io.open(tmp .. "/argv.down"):read("l")
 t.ok(argv:find("^%-q %-o BatchMode=yes .*%-o ControlMaster=auto %-o " ..
-	"ControlPath=" .. tmp:gsub("%p", "%%%0") .. "/nvqctl%-ssh%.%d+/%%C " ..
+	"ControlPath=" .. tmp:gsub("%p", "%%%0") .. "/nvqctl%-ssh%.%d+/%x+ " ..
 	"%-o ControlPersist=60s %-T %-n %-%- down printf"),
 	"ssh: batch mode, a shared connection, no terminal, -- before the host")
 t.is(res[2].status, 255, "down: ssh's 255")

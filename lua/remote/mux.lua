@@ -77,6 +77,7 @@ local function open(ch, rd, command, deadline)
 	local ok, why = send(ch, u32(HELLO, VERSION), deadline)
 	if not ok then return nil, why end
 	local t, body = rd.next(deadline)
+	if not t then return nil, body end
 	if t ~= HELLO or #body < 4 then
 		return nil, "no hello from the ssh master: " .. tostring(body)
 	end
@@ -103,6 +104,7 @@ local function open(ch, rd, command, deadline)
 	end
 	core.fdclose(outr)
 	core.fdclose(errr)
+	if not t then return nil, body end
 	if (t == S_DENIED or t == S_FAILURE) and #body >= 8 then
 		return nil, "ssh master: " .. string.unpack(">s4", body, 5)
 	end

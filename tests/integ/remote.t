@@ -64,6 +64,12 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 is "$(grep -c "Accepted publickey for root from 127.0.0.1 " "$SD/sshd.log")" \
     "$logins" "10 x -H a status: no new ssh login (the shared connection)"
+# Over the shared connection nvqctl asks ssh's control socket itself
+# (remote/mux): no ssh is started, so none needs to be found.
+PATH=/nonexistent "$NVQCTL" -H a status --json g1 >"$TMP/nossh" 2>&1
+is "$?" 0 "-H a status with no ssh on PATH: exit 0 (the control socket)"
+like "$(cat "$TMP/nossh")" '*"name":"g1"*' \
+    "-H a status with no ssh on PATH: a's answer"
 
 run "$NVQCTL" -H a,b list
 is "$RC" 0 "-H a,b list: exit 0"

@@ -100,6 +100,36 @@ ok $? "move failing there: nothing of g1 there"
 pid=$(qemu_pid g1)
 wait_ready g1 || echo "Bail out! g1 never answered after its restart"
 
+# Interrupted halfway (b reads nothing for 3 s; TERM, as a background
+# job ignores INT, once b's receive has begun): the VM is whole here,
+# restored, and nothing of it is left there.
+cat > "$TMP/slow" <<SH
+#!/bin/sh
+[ "\$1" = receive ] && [ "\$2" != --check ] && : > $TMP/recv && sleep 3
+exec env NVQCTL_CONFDIR=$B/etc NVQCTL_RUNDIR=$B/run $NVQCTL "\$@"
+SH
+NVQCTL_REMOTE_b="sh $TMP/slow" "$NVQCTL" move g1 b >"$TMP/int.out" \
+    2>"$TMP/int.err" &
+mv_pid=$!
+i=0
+while [ ! -e "$TMP/recv" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+kill -TERM "$mv_pid"
+wait "$mv_pid"
+is "$?" 1 "move interrupted: exit 1"
+like "$(cat "$TMP/int.err")" \
+    "*g1: not moved to b: interrupted by SIGTERM*the VM is whole here; started again here*" \
+    "move interrupted: says where the VM is"
+run "$NVQCTL" status --json g1
+like "$OUT" '*"state":"running"*' "move interrupted: g1 runs here again"
+is "$(cksum < "$disk")" "$sum0" "move interrupted: its disk is unchanged"
+sleep 2
+[ ! -e "$B/etc/vm/g1.conf" ] && [ ! -e "$B/vms/g1" ] &&
+    [ -z "$(ls -A "$B/vms" 2>/dev/null)" ]
+ok $? "move interrupted: nothing of g1 there"
+pid=$(qemu_pid g1)
+wait_ready g1 || echo "Bail out! g1 never answered after the interruption"
+
 # What only the guest's memory holds: a file in its initramfs.
 serial() {
 	"$LUARUN" "$TOP/tests/integ/serial.lua" "$1/$2/serial.sock" run 30 \

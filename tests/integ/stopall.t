@@ -79,7 +79,7 @@ manual=$(cat "$TMP/manual.out")
 like "$manual" "*waiting for another nvqctl command*deaf is not running*" \
     "a manual stop during stopall waited for the VM's lock, then found it stopped"
 unlike "$manual" "*ACPI*" "the manual stop never acted on the VM"
-is "$(cat "$TMP/manual.rc")" 1 "the manual stop: exit 1 (not running)"
+is "$(cat "$TMP/manual.rc")" 3 "the manual stop: exit 3 (not running: nothing to do)"
 
 # Another command holds ok1's lock all along: its stop task gives up,
 # but at the deadline the VM is forced all the same (HOST_SHUTDOWN_FORCE

@@ -172,6 +172,28 @@ function M.shquote(s)
 	return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+-- FNV-1a, 64 bits, of s, as 16 hex digits: a short name of fixed
+-- length for any text (not a defence against a chosen collision).
+function M.fnv64(s)
+	local h = -3750763034362895579	-- 0xcbf29ce484222325
+	for i = 1, #s do h = (h ~ s:byte(i)) * 1099511628211 end
+	return string.format("%016x", h)
+end
+
+-- Removes p and, for a directory, everything under it (never through
+-- a symbolic link: a link is removed, not followed).
+function M.rmtree(p)
+	local st = core.stat(p, "l")
+	if st and st.type == "dir" then
+		for _, n in ipairs(core.readdir(p) or {}) do
+			M.rmtree(p .. "/" .. n)
+		end
+		core.rmdir(p)
+	elseif st then
+		os.remove(p)
+	end
+end
+
 function M.read_file(path)
 	local f, err = io.open(path, "rb")
 	if not f then return nil, err end

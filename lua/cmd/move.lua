@@ -124,6 +124,12 @@ local function undo(v, still, fmt, ...)
 	util.die("%s", msg)
 end
 
+local function interrupted()
+	local sig = core.caught()
+	if sig then return nil, "interrupted by SIG" .. sig end
+	return true
+end
+
 local function progress_line(name, total)
 	if not core.isatty(2) then return nil end
 	local t0, last = core.now(), 0
@@ -135,19 +141,7 @@ local function progress_line(name, total)
 				name, done // 2^20, total // 2^20,
 				done / 2^20 / math.max(now - t0, 0.001)))
 		end
-		local sig = core.caught()
-		if sig then return nil, "interrupted by SIG" .. sig end
-		return true
-	end
-end
-
-local function rmtree(p)
-	local st = core.stat(p, "l")
-	if st and st.type == "dir" then
-		for _, n in ipairs(core.readdir(p) or {}) do rmtree(p .. "/" .. n) end
-		core.rmdir(p)
-	elseif st then
-		os.remove(p)
+		return interrupted()
 	end
 end
 
@@ -155,12 +149,6 @@ end
 local function last_err(r)
 	return ((r.stderr or ""):match("([^\n]+)\n?$") or ""):gsub(
 		"^nvqctl: ", "")
-end
-
-local function interrupted()
-	local sig = core.caught()
-	if sig then return nil, "interrupted by SIG" .. sig end
-	return true
 end
 
 -- Refused, before anything stops, when the other side cannot take it.
@@ -220,8 +208,8 @@ local function leave(v, list, vmdir, keep)
 	end
 	v:clear_stale()
 	for i = #list, 1, -1 do os.remove(list[i].path) end
-	rmtree(paths.cloud_init_dir(v.name))
-	rmtree(vmdir)
+	util.rmtree(paths.cloud_init_dir(v.name))
+	util.rmtree(vmdir)
 end
 
 local function report(v, h, opts, r)

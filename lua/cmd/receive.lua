@@ -60,16 +60,6 @@ local function mkdirs(d)
 	return core.mkdir(d, "0700")
 end
 
-local function rmtree(p)
-	local st = core.stat(p, "l")
-	if st and st.type == "dir" then
-		for _, n in ipairs(core.readdir(p) or {}) do rmtree(p .. "/" .. n) end
-		core.rmdir(p)
-	elseif st then
-		os.remove(p)
-	end
-end
-
 local function receive(name, vmdir)
 	local part = ".receiving." .. core.getpid()
 	local tmp = { vm = dirname(vmdir) .. "/." .. name .. part,
@@ -77,7 +67,7 @@ local function receive(name, vmdir)
 		hook = phases.dir() .. "/." .. name .. part,
 		cidata = dirname(paths.cloud_init_dir(name)) .. "/." .. name ..
 			part }
-	local function clean() for _, p in pairs(tmp) do rmtree(p) end end
+	local function clean() for _, p in pairs(tmp) do util.rmtree(p) end end
 	core.catch_signals({ "INT", "TERM", "HUP", "PIPE" })
 	local got, why = stream.receive(io.stdin, function(role, rel)
 		if role == "vm" or role == "cidata" then
@@ -118,7 +108,7 @@ local function receive(name, vmdir)
 	end
 	if not ok then
 		clean()
-		for _, p in ipairs(placed) do rmtree(p) end
+		for _, p in ipairs(placed) do util.rmtree(p) end
 		util.die("%s: nothing kept here: %s", name, tostring(why))
 	end
 	return got, note

@@ -6,6 +6,7 @@ local config = require "conf.load"
 local core = require "nvq.core"
 local hosts = require "base.hosts"
 local paths = require "base.paths"
+local util = require "base.util"
 
 local M = {}
 
@@ -76,13 +77,6 @@ function M.control_dir()
 	return d
 end
 
--- FNV-1a, 64 bits: a short name of fixed length for any host string.
-local function fnv(s)
-	local h = -3750763034362895579	-- 0xcbf29ce484222325
-	for i = 1, #s do h = (h ~ s:byte(i)) * 1099511628211 end
-	return string.format("%016x", h)
-end
-
 -- What names a shared connection besides the host: the ssh command
 -- and the state of the ssh configuration files it reads (ssh's own %C
 -- changes with the HostName or Port they give; a new -F file, an edit
@@ -109,7 +103,7 @@ end
 function M.control_path(h)
 	local dir, why = M.control_dir()
 	if not dir then return nil, why end
-	return dir .. "/" .. fnv(ssh_identity() .. "\n" .. h)
+	return dir .. "/" .. util.fnv64(ssh_identity() .. "\n" .. h)
 end
 
 -- The line the remote shell runs for the words args on host h.

@@ -64,8 +64,7 @@ function M.stamp(name)
 	if not m or type(m.moved) ~= "table" then return true end
 	local cfg, why = config.load(name, "start")
 	if not cfg then return nil, why end
-	local here = { vm_dir = f.dir, run_dir = paths.rundir(),
-		conf_dir = paths.confdir() }
+	local here = M.mark(f.dir)
 	local argv = savefile.stable_argv(qemuargv.build(cfg))
 	local was = M.translate(m.argv or {}, m.moved, here)
 	local note

@@ -68,14 +68,9 @@ end
 -- FNV-1a, 64 bits, over the words and their lengths: a change of one
 -- word cannot be hidden by a shift of another.
 function M.hash(argv)
-	local h = -3750763034362895579	-- 0xcbf29ce484222325
-	local function feed(s)
-		for i = 1, #s do
-			h = (h ~ s:byte(i)) * 1099511628211
-		end
-	end
-	for _, a in ipairs(argv) do feed(#a .. ":" .. a) end
-	return string.format("%016x", h)
+	local parts = {}
+	for i, a in ipairs(argv) do parts[i] = #a .. ":" .. a end
+	return util.fnv64(table.concat(parts))
 end
 
 -- Each disk's identity: what tells that it was written since.

@@ -32,8 +32,10 @@ local function swap(s, from, to)
 	return table.concat(out)
 end
 
--- The saved argv as it would read with the directories of this host.
+-- The saved argv as it would read with the directories of this host |
+-- nil when it is not a list of words (a sidecar damaged on the way).
 function M.translate(argv, moved, here)
+	if type(argv) ~= "table" then return nil end
 	local pairs_ = {}
 	for _, k in ipairs({ "vm_dir", "run_dir", "conf_dir" }) do
 		if type(moved[k]) == "string" and moved[k] ~= "" then
@@ -44,6 +46,7 @@ function M.translate(argv, moved, here)
 	table.sort(pairs_, function(a, b) return #a[1] > #b[1] end)
 	local out = {}
 	for i, a in ipairs(argv) do
+		if type(a) ~= "string" then return nil end
 		-- One pass per word and pair, each from the original word, so
 		-- that a path made by one pair is not made again by another.
 		local w = a
@@ -66,9 +69,9 @@ function M.stamp(name)
 	if not cfg then return nil, why end
 	local here = M.mark(f.dir)
 	local argv = savefile.stable_argv(qemuargv.build(cfg))
-	local was = M.translate(m.argv or {}, m.moved, here)
+	local was = M.translate(m.argv, m.moved, here)
 	local note
-	if savefile.hash(was) == savefile.hash(argv) then
+	if was and savefile.hash(was) == savefile.hash(argv) then
 		m.argv, m.argv_hash = argv, savefile.hash(argv)
 		m.disks = savefile.disks(cfg)
 	else

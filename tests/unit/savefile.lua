@@ -98,4 +98,9 @@ t.is(table.concat(restamp.translate(was, moved, here), " "),
 t.is(table.concat(restamp.translate({ "/a/vms/w/%1" }, moved, here)),
 	"/b/vms/w/%1", "restamp: a % in a path is no pattern")
 
+t.is(restamp.translate({ "qemu", 5 }, moved, here), nil,
+	"restamp: a word that is not a string: no argv, not an error")
+t.is(restamp.translate("qemu -m 256", moved, here), nil,
+	"restamp: an argv that is not a list: no argv, not an error")
+
 return t.done()

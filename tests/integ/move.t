@@ -143,7 +143,7 @@ t1=$(now)
 is "$RC" 0 "move g1 b: exit 0"
 like "$OUT" '{*"how":"saved"*}' "move --json: saved here"
 like "$OUT" '*"running":true*' "move --json: runs there"
-like "$OUT" '*"files":5,*' "move --json: config, user-data, disk, state"
+like "$OUT" '*"files":5[,}]*' "move --json: config, user-data, disk, state"
 like "$OUT" '*"downtime_s":*' "move --json: the downtime"
 diag "move: $OUT ($(secs "$t0" "$t1")s)"
 gone "$pid"
